@@ -1,0 +1,390 @@
+//! Configuration: every setting the service reads, in one struct with documented defaults.
+//!
+//! Read from the environment (and a `.env` file in the working directory) with `envy`. Validation collects
+//! every problem before failing, so one start-up attempt tells an operator everything that is wrong, and no
+//! error message ever contains a secret's value.
+
+use std::{
+    fmt,
+    net::{IpAddr, Ipv4Addr},
+    time::Duration,
+};
+
+use serde::Deserialize;
+
+/// A value that must never be printed: `Debug` and `Display` show `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The service's configuration (CONTRACT §1 plus the extra variables documented in the README).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `HOST`: HTTP bind address. Default `0.0.0.0`.
+    pub host: IpAddr,
+    /// `PORT`: HTTP port. Default `3000`; `0` picks a free port (tests).
+    pub port: u16,
+    /// `NATS_SERVERS`: NATS URLs, comma-separated. Default `nats://localhost:4222`.
+    pub nats_servers: Vec<String>,
+    /// `NATS_CREDS_FILE`, `NATS_TOKEN`, `NATS_USER` + `NATS_PASSWORD`: optional NATS authentication.
+    pub nats_auth: NatsAuth,
+    /// `NATS_STREAM_REPLICAS`: replicas of the streams and buckets the service creates. Default `1`.
+    pub stream_replicas: usize,
+    /// `STRIPE_SECRET`: Stripe secret key. Required.
+    pub stripe_secret: Secret,
+    /// `STRIPE_ENDPOINT_SECRET`: webhook signing secrets, comma-separated during rotation. Required.
+    pub stripe_endpoint_secrets: Vec<Secret>,
+    /// `STRIPE_SUCCESS_URL`, `STRIPE_CANCEL_URL`: Checkout redirects. Required.
+    pub stripe_success_url: String,
+    pub stripe_cancel_url: String,
+    /// `STRIPE_API_BASE`: Stripe API base URL. Default `https://api.stripe.com`.
+    pub stripe_api_base: String,
+    /// `STRIPE_TIMEOUT`: timeout of one Stripe API call. Default `10s`.
+    pub stripe_timeout: Duration,
+    /// `WEBHOOK_TOLERANCE`: accepted age of a `Stripe-Signature` timestamp. Default `300s`.
+    pub webhook_tolerance: Duration,
+    /// `HTTP_BODY_LIMIT`: largest accepted request body in bytes. Default `1048576` (1 MiB).
+    pub body_limit: usize,
+    /// `JETSTREAM_TIMEOUT`: how long to wait for a JetStream acknowledgement. Default `5s`.
+    pub jetstream_timeout: Duration,
+    /// `EVENTS_STREAM`: the audit/inbox stream of verified Stripe events. Default `STRIPE_EVENTS`.
+    pub events_stream: String,
+    /// `EVENTS_RETENTION`: how long verified events (and published outcomes) are kept. Default `30d`.
+    pub events_retention: Duration,
+    /// `DEDUP_WINDOW`: de-duplication horizon of events and outcomes; covers Stripe's 3-day retries. Default `4d`.
+    pub dedup_window: Duration,
+    /// `SHUTDOWN_GRACE`: how long in-flight work may take after SIGTERM. Default `25s`.
+    pub shutdown_grace: Duration,
+    /// `LOG_FORMAT`: `text` or `json`. Default `text`.
+    pub log_format: LogFormat,
+}
+
+/// Optional NATS credentials.
+#[derive(Debug, Clone, Default)]
+pub enum NatsAuth {
+    #[default]
+    None,
+    CredsFile(String),
+    Token(Secret),
+    UserPassword(String, Secret),
+}
+
+/// Every variable as text: `envy` fills it, `Config::from_raw` validates it field by field.
+#[derive(Deserialize, Default)]
+struct Raw {
+    host: Option<String>,
+    port: Option<String>,
+    nats_servers: Option<String>,
+    nats_creds_file: Option<String>,
+    nats_token: Option<String>,
+    nats_user: Option<String>,
+    nats_password: Option<String>,
+    nats_stream_replicas: Option<String>,
+    stripe_secret: Option<String>,
+    stripe_endpoint_secret: Option<String>,
+    stripe_success_url: Option<String>,
+    stripe_cancel_url: Option<String>,
+    stripe_api_base: Option<String>,
+    stripe_timeout: Option<String>,
+    webhook_tolerance: Option<String>,
+    http_body_limit: Option<String>,
+    jetstream_timeout: Option<String>,
+    events_stream: Option<String>,
+    events_retention: Option<String>,
+    dedup_window: Option<String>,
+    shutdown_grace: Option<String>,
+    log_format: Option<String>,
+}
+
+/// Start-up refused: lists every offending variable (never a secret's value).
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .problems.join("\n  - "))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl Config {
+    /// Reads `.env` (when present) into the environment, then the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a broken one is not worth refusing to start over, the variables decide.
+        let _ = dotenvy::dotenv();
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Builds the configuration from explicit variables (tests use this; nothing global is read).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let raw: Raw = envy::from_iter(vars).map_err(|e| ConfigError {
+            problems: vec![e.to_string()],
+        })?;
+        Self::from_raw(raw)
+    }
+
+    fn from_raw(raw: Raw) -> Result<Self, ConfigError> {
+        let mut v = Validator::default();
+        let config = Config {
+            host: v
+                .parse(
+                    "HOST",
+                    raw.host,
+                    "0.0.0.0",
+                    |s| s.parse().ok().map(Some),
+                    "an IP address",
+                )
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            port: v.parse(
+                "PORT",
+                raw.port,
+                "3000",
+                |s| s.parse().ok(),
+                "a port number (0-65535)",
+            ),
+            nats_servers: v.parse(
+                "NATS_SERVERS",
+                raw.nats_servers,
+                "nats://localhost:4222",
+                parse_nats_servers,
+                "comma-separated nats:// (or tls://) URLs",
+            ),
+            nats_auth: v.nats_auth(
+                raw.nats_creds_file,
+                raw.nats_token,
+                raw.nats_user,
+                raw.nats_password,
+            ),
+            stream_replicas: v.parse(
+                "NATS_STREAM_REPLICAS",
+                raw.nats_stream_replicas,
+                "1",
+                |s| s.parse().ok().filter(|n| (1..=5).contains(n)),
+                "a number of replicas from 1 to 5",
+            ),
+            stripe_secret: Secret::new(v.required("STRIPE_SECRET", raw.stripe_secret)),
+            stripe_endpoint_secrets: v.endpoint_secrets(raw.stripe_endpoint_secret),
+            stripe_success_url: v.required_url("STRIPE_SUCCESS_URL", raw.stripe_success_url),
+            stripe_cancel_url: v.required_url("STRIPE_CANCEL_URL", raw.stripe_cancel_url),
+            stripe_api_base: v.parse(
+                "STRIPE_API_BASE",
+                raw.stripe_api_base,
+                "https://api.stripe.com",
+                parse_http_url,
+                "an http(s) URL",
+            ),
+            stripe_timeout: v.duration("STRIPE_TIMEOUT", raw.stripe_timeout, "10s"),
+            webhook_tolerance: v.duration("WEBHOOK_TOLERANCE", raw.webhook_tolerance, "300s"),
+            body_limit: v.parse(
+                "HTTP_BODY_LIMIT",
+                raw.http_body_limit,
+                "1048576",
+                |s| s.parse().ok().filter(|n| *n >= 1024),
+                "a number of bytes (at least 1024)",
+            ),
+            jetstream_timeout: v.duration("JETSTREAM_TIMEOUT", raw.jetstream_timeout, "5s"),
+            events_stream: v.parse(
+                "EVENTS_STREAM",
+                raw.events_stream,
+                "STRIPE_EVENTS",
+                |s| is_stream_name(s).then(|| s.to_owned()),
+                "a stream name (letters, digits, - and _)",
+            ),
+            events_retention: v.duration("EVENTS_RETENTION", raw.events_retention, "30d"),
+            dedup_window: v.duration("DEDUP_WINDOW", raw.dedup_window, "4d"),
+            shutdown_grace: v.duration("SHUTDOWN_GRACE", raw.shutdown_grace, "25s"),
+            log_format: v.parse(
+                "LOG_FORMAT",
+                raw.log_format,
+                "text",
+                |s| match s.to_ascii_lowercase().as_str() {
+                    "text" => Some(LogFormat::Text),
+                    "json" => Some(LogFormat::Json),
+                    _ => None,
+                },
+                "`text` or `json`",
+            ),
+        };
+        if config.dedup_window > config.events_retention {
+            v.problems
+                .push("DEDUP_WINDOW must not be longer than EVENTS_RETENTION".into());
+        }
+        if v.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError {
+                problems: v.problems,
+            })
+        }
+    }
+}
+
+/// Collects problems while producing placeholder values, so every variable is checked in one pass.
+#[derive(Default)]
+struct Validator {
+    problems: Vec<String>,
+}
+
+impl Validator {
+    fn parse<T: Default>(
+        &mut self,
+        name: &str,
+        value: Option<String>,
+        default: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        expected: &str,
+    ) -> T {
+        let text = non_empty(value).unwrap_or_else(|| default.to_owned());
+        parse(&text).unwrap_or_else(|| {
+            // Values are never quoted back: a URL may carry credentials.
+            self.problems.push(format!("{name} must be {expected}"));
+            T::default()
+        })
+    }
+
+    fn duration(&mut self, name: &str, value: Option<String>, default: &str) -> Duration {
+        self.parse(
+            name,
+            value,
+            default,
+            |s| humantime::parse_duration(s).ok().filter(|d| !d.is_zero()),
+            "a duration such as 10s, 5m or 30d",
+        )
+    }
+
+    fn required(&mut self, name: &str, value: Option<String>) -> String {
+        non_empty(value).unwrap_or_else(|| {
+            self.problems.push(format!("{name} is required"));
+            String::new()
+        })
+    }
+
+    fn required_url(&mut self, name: &str, value: Option<String>) -> String {
+        let text = self.required(name, value);
+        if !text.is_empty() && parse_http_url(&text).is_none() {
+            self.problems.push(format!("{name} must be an http(s) URL"));
+        }
+        text
+    }
+
+    fn endpoint_secrets(&mut self, value: Option<String>) -> Vec<Secret> {
+        let text = self.required("STRIPE_ENDPOINT_SECRET", value);
+        let secrets: Vec<Secret> = text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(Secret::new)
+            .collect();
+        if !text.is_empty() && secrets.is_empty() {
+            self.problems
+                .push("STRIPE_ENDPOINT_SECRET must hold at least one whsec_ secret".into());
+        }
+        secrets
+    }
+
+    fn nats_auth(
+        &mut self,
+        creds: Option<String>,
+        token: Option<String>,
+        user: Option<String>,
+        password: Option<String>,
+    ) -> NatsAuth {
+        match (
+            non_empty(creds),
+            non_empty(token),
+            non_empty(user),
+            non_empty(password),
+        ) {
+            (None, None, None, None) => NatsAuth::None,
+            (Some(file), None, None, None) => NatsAuth::CredsFile(file),
+            (None, Some(token), None, None) => NatsAuth::Token(Secret::new(token)),
+            (None, None, Some(user), Some(password)) => {
+                NatsAuth::UserPassword(user, Secret::new(password))
+            }
+            (None, None, Some(_), None) | (None, None, None, Some(_)) => {
+                self.problems
+                    .push("NATS_USER and NATS_PASSWORD must be set together".into());
+                NatsAuth::None
+            }
+            _ => {
+                self.problems.push(
+                    "NATS_CREDS_FILE, NATS_TOKEN and NATS_USER/NATS_PASSWORD are alternatives: set one".into(),
+                );
+                NatsAuth::None
+            }
+        }
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn parse_http_url(text: &str) -> Option<String> {
+    let url = url::Url::parse(text).ok()?;
+    matches!(url.scheme(), "http" | "https")
+        .then(|| text.trim_end_matches('/').to_owned())
+        .filter(|_| url.host().is_some())
+}
+
+/// Splits on commas, trims, and adds the default port 4222 where a URL names none.
+fn parse_nats_servers(text: &str) -> Option<Vec<String>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let with_scheme = if s.contains("://") {
+                s.to_owned()
+            } else {
+                format!("nats://{s}")
+            };
+            let url = url::Url::parse(&with_scheme).ok()?;
+            if !matches!(url.scheme(), "nats" | "tls" | "ws" | "wss") || url.host_str().is_none() {
+                return None;
+            }
+            Some(match url.port() {
+                Some(_) => with_scheme,
+                None if matches!(url.scheme(), "nats" | "tls") => {
+                    // Rebuild rather than mutate: `Url::set_port` refuses non-special schemes.
+                    let auth = match (url.username(), url.password()) {
+                        ("", _) => String::new(),
+                        (u, Some(p)) => format!("{u}:{p}@"),
+                        (u, None) => format!("{u}@"),
+                    };
+                    format!("{}://{auth}{}:4222", url.scheme(), url.host_str()?)
+                }
+                None => with_scheme,
+            })
+        })
+        .collect::<Option<Vec<_>>>()
+        .filter(|v| !v.is_empty())
+}
+
+fn is_stream_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests;

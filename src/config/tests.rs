@@ -1,0 +1,118 @@
+use super::*;
+
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn minimal() -> Vec<(String, String)> {
+    vars(&[
+        ("STRIPE_SECRET", "sk_test_abc"),
+        ("STRIPE_ENDPOINT_SECRET", "whsec_one"),
+        (
+            "STRIPE_SUCCESS_URL",
+            "http://localhost:3000/payments/success",
+        ),
+        ("STRIPE_CANCEL_URL", "http://localhost:3000/payments/cancel"),
+    ])
+}
+
+#[test]
+fn defaults_match_the_contract() {
+    let c = Config::from_vars(minimal()).unwrap();
+    assert_eq!(c.port, 3000);
+    assert_eq!(c.host.to_string(), "0.0.0.0");
+    assert_eq!(c.nats_servers, vec!["nats://localhost:4222"]);
+    assert_eq!(c.stripe_api_base, "https://api.stripe.com");
+    assert_eq!(c.stream_replicas, 1);
+    assert_eq!(c.stripe_timeout, Duration::from_secs(10));
+    assert_eq!(c.webhook_tolerance, Duration::from_secs(300));
+    assert_eq!(c.events_retention, Duration::from_secs(30 * 86400));
+}
+
+#[test]
+fn nats_servers_are_split_trimmed_and_given_the_default_port() {
+    let mut v = minimal();
+    v.extend(vars(&[(
+        "NATS_SERVERS",
+        " nats://nats , nats://a:5222,b ,tls://c",
+    )]));
+    let c = Config::from_vars(v).unwrap();
+    assert_eq!(
+        c.nats_servers,
+        vec![
+            "nats://nats:4222",
+            "nats://a:5222",
+            "nats://b:4222",
+            "tls://c:4222"
+        ]
+    );
+}
+
+#[test]
+fn endpoint_secrets_rotate_on_commas() {
+    let mut v = minimal();
+    v.retain(|(k, _)| k != "STRIPE_ENDPOINT_SECRET");
+    v.extend(vars(&[("STRIPE_ENDPOINT_SECRET", "whsec_old, whsec_new")]));
+    let c = Config::from_vars(v).unwrap();
+    let secrets: Vec<_> = c
+        .stripe_endpoint_secrets
+        .iter()
+        .map(Secret::expose)
+        .collect();
+    assert_eq!(secrets, vec!["whsec_old", "whsec_new"]);
+}
+
+#[test]
+fn every_problem_is_named_at_once_and_no_secret_is_shown() {
+    let v = vars(&[
+        ("PORT", "http"),
+        ("STRIPE_SECRET", ""),
+        ("STRIPE_SUCCESS_URL", "not a url"),
+        ("NATS_SERVERS", "nats://user:hunter2@"),
+        ("STRIPE_API_BASE", "ftp://x"),
+    ]);
+    let err = Config::from_vars(v).unwrap_err().to_string();
+    for name in [
+        "PORT",
+        "STRIPE_SECRET",
+        "STRIPE_ENDPOINT_SECRET",
+        "STRIPE_SUCCESS_URL",
+        "STRIPE_CANCEL_URL",
+        "NATS_SERVERS",
+        "STRIPE_API_BASE",
+    ] {
+        assert!(err.contains(name), "{name} missing from: {err}");
+    }
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn secrets_never_print() {
+    let c = Config::from_vars(minimal()).unwrap();
+    let printed = format!("{c:?}");
+    assert!(!printed.contains("sk_test_abc"));
+    assert!(!printed.contains("whsec_one"));
+}
+
+#[test]
+fn durations_and_limits_are_validated() {
+    let mut v = minimal();
+    v.extend(vars(&[
+        ("STRIPE_TIMEOUT", "soon"),
+        ("HTTP_BODY_LIMIT", "12"),
+        ("LOG_FORMAT", "xml"),
+        ("NATS_STREAM_REPLICAS", "0"),
+    ]));
+    let err = Config::from_vars(v).unwrap_err().to_string();
+    for name in [
+        "STRIPE_TIMEOUT",
+        "HTTP_BODY_LIMIT",
+        "LOG_FORMAT",
+        "NATS_STREAM_REPLICAS",
+    ] {
+        assert!(err.contains(name), "{name} missing from: {err}");
+    }
+}
