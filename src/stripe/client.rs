@@ -1,0 +1,155 @@
+//! The Stripe API client: async-stripe with a timeout, idempotent Checkout Session creation, and the look-ups
+//! webhook processing needs (a payment intent's latest charge). Failures map to [`Error`] here, once:
+//! a Stripe refusal is a 502 with Stripe's message, an unreachable or slow Stripe a 503.
+
+use stripe::{Client, ClientBuilder, StripeError};
+use stripe_checkout::checkout_session::{
+    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
+    CreateCheckoutSessionPaymentIntentData, ProductData,
+};
+use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
+use stripe_core::{charge::RetrieveCharge, payment_intent::RetrievePaymentIntent};
+use stripe_shared::{CheckoutSessionMode, PaymentIntent};
+use stripe_types::Expandable;
+
+use crate::{
+    config::{Config, Secret},
+    error::Error,
+    payment::checkout::{CreateSession, SessionCreated},
+};
+
+/// The metadata key that carries the order id on sessions, payment intents and (copied by Stripe) charges.
+pub const ORDER_ID_KEY: &str = "orderId";
+
+#[derive(Clone)]
+pub struct StripeApi {
+    client: Client,
+    secret: Secret,
+    success_url: String,
+    cancel_url: String,
+}
+
+/// A succeeded charge as the `payment.succeeded` body needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeReceipt {
+    pub charge_id: String,
+    pub receipt_url: Option<String>,
+}
+
+impl StripeApi {
+    pub fn new(config: &Config) -> Result<Self, Error> {
+        let client = ClientBuilder::new(config.stripe_secret.expose())
+            .url(config.stripe_api_base.as_str())
+            .timeout(config.stripe_timeout)
+            .build()
+            .map_err(|e| Error::Internal(format!("building the Stripe client: {e}")))?;
+        Ok(Self {
+            client,
+            secret: config.stripe_secret.clone(),
+            success_url: config.stripe_success_url.clone(),
+            cancel_url: config.stripe_cancel_url.clone(),
+        })
+    }
+
+    /// Creates a Checkout Session; `idempotency_key` (the caller's, or one derived from the request) makes a
+    /// retried request return the same session.
+    pub async fn create_checkout_session(
+        &self,
+        request: &CreateSession,
+        idempotency_key: Option<&str>,
+    ) -> Result<SessionCreated, Error> {
+        let key = match idempotency_key {
+            Some(key) => IdempotencyKey::new(key)
+                .map_err(|e| Error::Invalid(format!("Idempotency-Key header is invalid: {e}")))?,
+            None => IdempotencyKey::new(request.idempotency_key())
+                .map_err(|e| Error::Internal(format!("derived idempotency key: {e}")))?,
+        };
+        let metadata = || [(ORDER_ID_KEY.to_owned(), request.order_id.clone())].into();
+        let currency: stripe_types::Currency = request.currency.code().parse().unwrap_or_default();
+        let line_items = request
+            .items
+            .iter()
+            .map(|item| {
+                let mut price = CreateCheckoutSessionLineItemsPriceData::new(currency.clone());
+                price.product_data = Some(ProductData::new(item.name.as_str()));
+                price.unit_amount = Some(item.unit_amount);
+                let mut line = CreateCheckoutSessionLineItems::new();
+                line.price_data = Some(price);
+                line.quantity = Some(item.quantity);
+                line
+            })
+            .collect::<Vec<_>>();
+        let mut payment_intent_data = CreateCheckoutSessionPaymentIntentData::new();
+        payment_intent_data.metadata = Some(metadata());
+        let session = CreateCheckoutSession::new()
+            .mode(CheckoutSessionMode::Payment)
+            .line_items(line_items)
+            .success_url(self.success_url.as_str())
+            .cancel_url(self.cancel_url.as_str())
+            .client_reference_id(request.order_id.as_str())
+            .metadata(metadata())
+            .payment_intent_data(payment_intent_data)
+            .customize()
+            .request_strategy(RequestStrategy::Idempotent(key))
+            .send(&self.client)
+            .await
+            .map_err(|e| self.map_error(e))?;
+        Ok(SessionCreated {
+            session_id: session.id.to_string(),
+            url: session.url,
+            success_url: session.success_url,
+            cancel_url: session.cancel_url,
+            expires_at: session.expires_at,
+        })
+    }
+
+    /// The latest charge of a payment intent (Checkout's `checkout.session.completed` carries no charge).
+    pub async fn latest_charge(
+        &self,
+        payment_intent: &str,
+    ) -> Result<Option<ChargeReceipt>, Error> {
+        let intent: PaymentIntent = RetrievePaymentIntent::new(payment_intent)
+            .expand(["latest_charge".to_owned()])
+            .send(&self.client)
+            .await
+            .map_err(|e| self.map_error(e))?;
+        Ok(match intent.latest_charge {
+            None => None,
+            Some(Expandable::Object(charge)) => Some(ChargeReceipt {
+                charge_id: charge.id.to_string(),
+                receipt_url: charge.receipt_url,
+            }),
+            Some(Expandable::Id(id)) => Some(self.charge(id.as_str()).await?),
+        })
+    }
+
+    /// One charge, for events that name it without its receipt URL.
+    pub async fn charge(&self, charge: &str) -> Result<ChargeReceipt, Error> {
+        let charge = RetrieveCharge::new(charge)
+            .send(&self.client)
+            .await
+            .map_err(|e| self.map_error(e))?;
+        Ok(ChargeReceipt {
+            charge_id: charge.id.to_string(),
+            receipt_url: charge.receipt_url,
+        })
+    }
+
+    fn map_error(&self, err: StripeError) -> Error {
+        let redact = |text: String| text.replace(self.secret.expose(), "***");
+        match err {
+            StripeError::Stripe(api, status) => Error::StripeRejected(redact(
+                api.message
+                    .unwrap_or_else(|| format!("Stripe answered HTTP {status}")),
+            )),
+            StripeError::Timeout => {
+                Error::StripeUnavailable("Stripe did not answer in time".into())
+            }
+            StripeError::ClientError(e) => Error::StripeUnavailable(redact(e)),
+            StripeError::JSONDeserialize(e) => {
+                Error::StripeRejected(format!("unexpected response from Stripe: {}", redact(e)))
+            }
+            StripeError::ConfigError(e) => Error::Internal(redact(e)),
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Everything that speaks Stripe: the API client, `Stripe-Signature` verification, and lenient event parsing.
+
+pub mod client;
+pub mod event;
+pub mod signature;
