@@ -1,0 +1,147 @@
+//! The application: `Application::build(config)` wires everything (tests use it too) and
+//! `run_until_stopped` serves until the shutdown token fires, then drains in a designed order:
+//! stop taking work (HTTP listener, NATS subscriptions, pipeline pulls) → finish what is in flight → flush NATS.
+
+use std::{net::SocketAddr, time::Duration};
+
+use async_nats::jetstream;
+use tokio::net::TcpListener;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    config::Config,
+    http::{self, AppState, Shared},
+    nats::{connection::Nats, create_session, streams},
+    pipeline::{inbox::Inbox, ledger::Ledger, processor::Processor},
+    stripe::{client::StripeApi, signature::Verifier},
+};
+
+pub struct Application {
+    config: Config,
+    listener: TcpListener,
+    state: AppState,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl Application {
+    /// Binds the HTTP port and starts connecting to NATS (in the background: the service is live at once).
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let nats = Nats::connect(&config).await.map_err(StartupError::Setup)?;
+        let stripe = StripeApi::new(&config).map_err(|e| StartupError::Setup(e.to_string()))?;
+        let secrets = config.stripe_endpoint_secrets.iter().map(|s| s.expose());
+        let state = AppState::new(Shared {
+            stripe,
+            inbox: Inbox::new(nats.clone(), config.jetstream_timeout),
+            verifier: Verifier::new(secrets, config.webhook_tolerance),
+            nats,
+            body_limit: config.body_limit,
+        });
+        Ok(Self {
+            config,
+            listener,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: CancellationToken,
+    ) -> Result<(), std::io::Error> {
+        let Application {
+            config,
+            listener,
+            state,
+        } = self;
+        let tracker = TaskTracker::new();
+        let client = state.nats.client.clone();
+
+        tracker.spawn(serve_nats(
+            client.clone(),
+            state.stripe.clone(),
+            shutdown.clone(),
+            tracker.clone(),
+        ));
+        tracker.spawn(run_pipeline(
+            config.clone(),
+            state.clone(),
+            shutdown.clone(),
+        ));
+
+        tracing::info!(addr = %listener.local_addr()?, "payments service listening");
+        // axum stops accepting on shutdown and waits for in-flight requests.
+        let http = axum::serve(listener, http::router(state))
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let http_result = http.await;
+
+        tracker.close();
+        if tokio::time::timeout(config.shutdown_grace, tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown grace period over with work still in flight");
+        }
+        // Replies and acknowledgements still buffered are sent before the process exits.
+        if let Err(e) = tokio::time::timeout(Duration::from_secs(5), client.drain()).await {
+            tracing::warn!(error = %e, "NATS drain timed out");
+        }
+        tracing::info!("payments service stopped");
+        http_result
+    }
+}
+
+async fn serve_nats(
+    client: async_nats::Client,
+    stripe: StripeApi,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
+    if let Err(e) = create_session::serve(client, stripe, shutdown, tracker).await {
+        tracing::error!(error = %e, "NATS service stopped");
+    }
+}
+
+/// Sets up streams (retrying while NATS is unreachable), then runs the processor until shutdown.
+async fn run_pipeline(config: Config, state: AppState, shutdown: CancellationToken) {
+    let js = jetstream::new(state.nats.client.clone());
+    let mut attempt = 0;
+    let ledger = loop {
+        match streams::ensure(&js, &config).await {
+            Ok(kv) => break kv,
+            Err(e) => {
+                attempt += 1;
+                tracing::warn!(error = %e, attempt, "JetStream set-up failed; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(crate::pipeline::processor::backoff(attempt).min(Duration::from_secs(5))) => {}
+                }
+            }
+        }
+    };
+    state.nats.mark_streams_ready();
+    tracing::info!("JetStream streams ready");
+    let processor = Processor {
+        js,
+        ledger: Ledger::new(ledger, config.jetstream_timeout * 3),
+        stripe: state.stripe.clone(),
+        timeout: config.jetstream_timeout,
+    };
+    processor.run(config.events_stream.clone(), shutdown).await;
+}

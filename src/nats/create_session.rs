@@ -1,0 +1,105 @@
+//! The NATS micro service `payments` with endpoint `create.payment.session` in queue group `payments`:
+//! replicas share the requests, each is answered once, and `$SRV.PING|INFO|STATS` find the service.
+
+use async_nats::{service::ServiceExt, HeaderMap};
+use futures::StreamExt;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tracing::Instrument;
+
+use super::envelope::{self, Incoming};
+use crate::{error::Error, payment::checkout::create, stripe::client::StripeApi};
+
+pub const SUBJECT: &str = "create.payment.session";
+pub const SERVICE_NAME: &str = "payments";
+pub const QUEUE_GROUP: &str = "payments";
+
+/// Serves requests until `shutdown`; every request runs on `tracker` so shutdown can wait for it.
+pub async fn serve(
+    client: async_nats::Client,
+    stripe: StripeApi,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) -> Result<(), async_nats::Error> {
+    let service = client
+        .service_builder()
+        .description("Stripe Checkout sessions and payment events")
+        .queue_group(QUEUE_GROUP)
+        .start(SERVICE_NAME, env!("CARGO_PKG_VERSION"))
+        .await?;
+    let mut endpoint = service
+        .endpoint_builder()
+        .name("create-payment-session")
+        .add(SUBJECT)
+        .await?;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            request = endpoint.next() => {
+                let Some(request) = request else { break };
+                let stripe = stripe.clone();
+                let span = tracing::info_span!("nats_request", subject = SUBJECT);
+                tracker.spawn(async move { handle(&stripe, request).await }.instrument(span));
+            }
+        }
+    }
+    // Unsubscribe first so no new request is taken; in-flight ones finish on the tracker.
+    endpoint.stop().await?;
+    service.stop().await?;
+    Ok(())
+}
+
+async fn handle(stripe: &StripeApi, request: async_nats::service::Request) {
+    let message = &request.message;
+    let sent = match envelope::classify(&message.payload) {
+        Incoming::NestJs { id: None, .. } => {
+            tracing::debug!("NestJS packet without id is an event: no reply");
+            return;
+        }
+        Incoming::NestJs { id: Some(id), data } => {
+            let body = data.as_ref().map_or("null", |d| d.get());
+            let result = create(stripe, body.as_bytes(), None).await;
+            log_result(&result);
+            request
+                .respond(Ok(envelope::nest_reply(&id, &result).into()))
+                .await
+        }
+        Incoming::Plain(body) => {
+            let key = message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Idempotency-Key"))
+                .map(|v| v.as_str().to_owned());
+            let result = create(stripe, body, key.as_deref()).await;
+            log_result(&result);
+            match result {
+                Ok(created) => {
+                    let json = serde_json::to_vec(&created).expect("reply serialises");
+                    request.respond(Ok(json.into())).await
+                }
+                Err(error) => {
+                    // The service API's own error reply has an empty body; the contract wants the body too.
+                    let mut headers = HeaderMap::new();
+                    headers.insert("Nats-Service-Error", one_line(&error.message()).as_str());
+                    headers.insert("Nats-Service-Error-Code", error.status().as_str());
+                    let json = serde_json::to_vec(&error.body()).expect("error serialises");
+                    request.respond_with_headers(Ok(json.into()), headers).await
+                }
+            }
+        }
+    };
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, "could not reply (no reply subject, or NATS gone)");
+    }
+}
+
+fn log_result<T>(result: &Result<T, Error>) {
+    match result {
+        Ok(_) => tracing::info!("session created"),
+        Err(e) => tracing::info!(status = e.status().as_u16(), error = %e, "create refused"),
+    }
+}
+
+/// Header values cannot hold line breaks.
+fn one_line(text: &str) -> String {
+    text.replace(['\r', '\n'], " ")
+}

@@ -1,0 +1,7 @@
+//! NATS: the connection and its readiness, the `create.payment.session` request/reply service (plain and
+//! NestJS wire formats), and the JetStream streams the event pipeline writes to.
+
+pub mod connection;
+pub mod create_session;
+pub mod envelope;
+pub mod streams;

@@ -1,0 +1,62 @@
+//! Durable intake of verified events: a publish to the events stream with `Nats-Msg-Id` = Stripe event id,
+//! acknowledged by JetStream before the webhook answers 2xx. Concurrent and late redeliveries of one event are
+//! stored once (within the de-duplication window).
+
+use std::time::Duration;
+
+use async_nats::{header::NATS_MESSAGE_ID, jetstream, HeaderMap};
+use bytes::Bytes;
+
+use crate::{
+    error::Error, nats::connection::Nats, nats::streams::event_subject, stripe::event::EventHead,
+};
+
+#[derive(Clone)]
+pub struct Inbox {
+    nats: Nats,
+    js: jetstream::Context,
+    timeout: Duration,
+}
+
+/// Whether JetStream already had this event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    New,
+    Duplicate,
+}
+
+impl Inbox {
+    pub fn new(nats: Nats, timeout: Duration) -> Self {
+        let js = jetstream::new(nats.client.clone());
+        Self { nats, js, timeout }
+    }
+
+    /// Stores the event's exact bytes; an error means it is not durable and Stripe must send it again.
+    pub async fn store(&self, head: &EventHead, body: Bytes) -> Result<Stored, Error> {
+        let unavailable = |why: String| {
+            tracing::warn!(event_id = %head.id, %why, "event not stored");
+            Error::Unavailable(format!(
+                "the event could not be stored durably ({why}); Stripe will deliver it again"
+            ))
+        };
+        // While disconnected a publish would only be buffered: refuse at once instead.
+        if !self.nats.is_ready() {
+            return Err(unavailable("NATS JetStream is not available".into()));
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(NATS_MESSAGE_ID, head.id.as_str());
+        headers.insert("Stripe-Event-Type", head.event_type.as_str());
+        let publish = async {
+            self.js
+                .publish_with_headers(event_subject(&head.event_type), headers, body)
+                .await?
+                .await
+        };
+        match tokio::time::timeout(self.timeout, publish).await {
+            Ok(Ok(ack)) if ack.duplicate => Ok(Stored::Duplicate),
+            Ok(Ok(_)) => Ok(Stored::New),
+            Ok(Err(e)) => Err(unavailable(e.to_string())),
+            Err(_) => Err(unavailable("JetStream did not acknowledge in time".into())),
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The processor: a durable pull consumer of the events stream, shared by all replicas. Each event is mapped to
+//! its outcome, published to `PAYMENTS` through the ledger, and only then acknowledged; a failure (NATS or Stripe
+//! unavailable) is retried with exponential backoff, and an authentic event that cannot be used is logged,
+//! counted and acknowledged (it stays in the events stream for audit), never retried forever.
+
+use std::time::Duration;
+
+use async_nats::{
+    header::NATS_MESSAGE_ID,
+    jetstream::{self, consumer::pull, AckKind},
+    HeaderMap,
+};
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::ledger::{Claim, Ledger};
+use crate::{
+    error::Error,
+    nats::streams::PIPELINE_CONSUMER,
+    payment::outcome::{self, ChargeLookup, Message, Outcome, Plan, Unused},
+    stripe::{client::StripeApi, event::StripeEvent},
+};
+
+/// Events processed at once by one replica.
+const CONCURRENCY: usize = 64;
+/// After this many deliveries a failing event is left in the stream (for `replay`) and no longer retried.
+const MAX_DELIVERIES: i64 = 50;
+
+#[derive(Clone)]
+pub struct Processor {
+    pub js: jetstream::Context,
+    pub ledger: Ledger,
+    pub stripe: StripeApi,
+    pub timeout: Duration,
+}
+
+/// How one event ended.
+#[derive(Debug, PartialEq)]
+enum Processed {
+    Published,
+    Duplicate,
+    Ignored(Unused),
+}
+
+impl Processor {
+    /// The pipeline's durable consumer (created or updated: replicas agree on one configuration).
+    pub async fn consumer(
+        &self,
+        stream: &str,
+    ) -> Result<jetstream::consumer::Consumer<pull::Config>, async_nats::Error> {
+        let stream = self.js.get_stream(stream).await?;
+        let config = pull::Config {
+            durable_name: Some(PIPELINE_CONSUMER.into()),
+            description: Some("Maps verified Stripe events to payment outcomes".into()),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: Duration::from_secs(30),
+            max_ack_pending: 1024,
+            ..Default::default()
+        };
+        match stream.create_consumer(config.clone()).await {
+            Ok(consumer) => Ok(consumer),
+            Err(_) => Ok(stream.update_consumer(config).await?),
+        }
+    }
+
+    /// Consumes until `shutdown`; events in flight are finished, unstarted ones are redelivered elsewhere.
+    pub async fn run(self, stream: String, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let messages = match self.consumer(&stream).await {
+                Ok(consumer) => consumer.messages().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match messages {
+                Ok(messages) => {
+                    messages
+                        .take_until(shutdown.cancelled())
+                        .for_each_concurrent(CONCURRENCY, |message| async {
+                            match message {
+                                Ok(message) => self.handle(message).await,
+                                Err(e) => tracing::warn!(error = %e, "pipeline consumer"),
+                            }
+                        })
+                        .await;
+                }
+                Err(e) => tracing::warn!(error = %e, "pipeline consumer unavailable; retrying"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    async fn handle(&self, message: jetstream::Message) {
+        let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
+        let result = self.process(&message.payload).await;
+        let ack = match &result {
+            Ok(Processed::Ignored(Unused::Unusable(why))) => {
+                let event_id = event_id(&message);
+                tracing::warn!(%event_id, reason = %why, "authentic event cannot be used; kept for audit");
+                AckKind::Ack
+            }
+            Ok(done) => {
+                tracing::debug!(event_id = %event_id(&message), outcome = ?done, "event processed");
+                AckKind::Ack
+            }
+            Err(e) if delivered >= MAX_DELIVERIES => {
+                tracing::error!(event_id = %event_id(&message), error = %e, delivered, "giving up on event; replay it once fixed");
+                AckKind::Term
+            }
+            Err(e) => {
+                let delay = backoff(delivered);
+                tracing::info!(event_id = %event_id(&message), error = %e, delivered, ?delay, "event will be retried");
+                AckKind::Nak(Some(delay))
+            }
+        };
+        if let Err(e) = message.ack_with(ack).await {
+            // Not fatal: the event is redelivered after ack_wait, and the ledger makes that harmless.
+            tracing::warn!(error = %e, "could not acknowledge an event");
+        }
+    }
+
+    async fn process(&self, payload: &[u8]) -> Result<Processed, Error> {
+        let event = match StripeEvent::parse(payload) {
+            Ok(event) => event,
+            Err(e) => return Ok(Processed::Ignored(Unused::Unusable(e.to_string()))),
+        };
+        let (id, message) = match outcome::plan(&event) {
+            Plan::Ignore(unused) => return Ok(Processed::Ignored(unused)),
+            Plan::Publish(Outcome { id, message }) => (id, message),
+            Plan::SucceededAfterLookup {
+                outcome_id,
+                order_id,
+                lookup,
+            } => {
+                // Skip the Stripe call when another event of this payment already published it.
+                if self.ledger.is_published(&outcome_id).await? {
+                    return Ok(Processed::Duplicate);
+                }
+                let message = self.succeeded_after_lookup(order_id, lookup).await?;
+                (outcome_id, message)
+            }
+        };
+        match self.ledger.claim(&id).await? {
+            Claim::AlreadyPublished => Ok(Processed::Duplicate),
+            Claim::Busy => Err(Error::Unavailable(
+                "another worker is publishing this outcome".into(),
+            )),
+            Claim::Owned(revision) => {
+                self.publish(&id, &message, &event).await?;
+                self.ledger.mark_published(&id, revision).await?;
+                tracing::info!(event_id = %event.id, outcome = %id, subject = message.subject(), "outcome published");
+                Ok(Processed::Published)
+            }
+        }
+    }
+
+    async fn succeeded_after_lookup(
+        &self,
+        order_id: String,
+        lookup: ChargeLookup,
+    ) -> Result<Message, Error> {
+        let receipt = match lookup {
+            ChargeLookup::LatestOf(intent) => self.stripe.latest_charge(&intent).await?,
+            ChargeLookup::Charge(charge) => Some(self.stripe.charge(&charge).await?),
+        };
+        // A succeeded payment has a charge with a receipt; until Stripe shows it, try again later.
+        let receipt = receipt
+            .ok_or_else(|| Error::StripeUnavailable("the payment has no charge yet".into()))?;
+        let receipt_url = receipt
+            .receipt_url
+            .ok_or_else(|| Error::StripeUnavailable("the charge has no receipt URL yet".into()))?;
+        Ok(Message::Succeeded {
+            stripe_payment_id: receipt.charge_id,
+            order_id,
+            receipt_url,
+        })
+    }
+
+    async fn publish(&self, id: &str, message: &Message, event: &StripeEvent) -> Result<(), Error> {
+        let mut headers = HeaderMap::new();
+        headers.insert(NATS_MESSAGE_ID, id);
+        headers.insert("Stripe-Event-Id", event.id.as_str());
+        headers.insert("Stripe-Event-Type", event.event_type.as_str());
+        let publish = async {
+            self.js
+                .publish_with_headers(message.subject(), headers, message.to_json().into())
+                .await?
+                .await
+        };
+        match tokio::time::timeout(self.timeout, publish).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(Error::Unavailable(format!("publishing {id}: {e}"))),
+            Err(_) => Err(Error::Unavailable(format!(
+                "publishing {id}: no acknowledgement in time"
+            ))),
+        }
+    }
+}
+
+fn event_id(message: &jetstream::Message) -> String {
+    message
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(NATS_MESSAGE_ID))
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+/// 1 s, 2 s, 4 s … capped at 5 minutes.
+pub fn backoff(delivered: i64) -> Duration {
+    let exponent = delivered.clamp(1, 20) as u32 - 1;
+    Duration::from_secs(2_u64.saturating_pow(exponent).min(300))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(2), Duration::from_secs(2));
+        assert_eq!(backoff(4), Duration::from_secs(8));
+        assert_eq!(backoff(40), Duration::from_secs(300));
+        assert_eq!(backoff(0), Duration::from_secs(1));
+    }
+}
