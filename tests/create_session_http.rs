@@ -1,0 +1,312 @@
+//! `POST /payments/create-session` over real HTTP, against the Stripe stand-in and a real nats-server.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestApp, ORDER};
+use serde_json::{json, Value};
+use stripe_standin::Fault;
+
+fn body(currency: &str, price: &str) -> String {
+    format!(
+        r#"{{"orderId":"{ORDER}","currency":"{currency}","items":[{{"name":"T-Shirt","price":{price},"quantity":2}}]}}"#
+    )
+}
+
+async fn json_of(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
+}
+
+#[tokio::test]
+async fn creates_a_session_with_the_fields_stripe_expects() {
+    let app = TestApp::spawn().await;
+    let (status, reply) = json_of(
+        app.post_json("/payments/create-session", &body("usd", "20.5"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    let keys: Vec<&str> = reply
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["cancelUrl", "expiresAt", "sessionId", "successUrl", "url"]
+    );
+    assert!(reply["sessionId"].as_str().unwrap().starts_with("cs_test_"));
+    assert_eq!(
+        reply["successUrl"],
+        "http://localhost:3000/payments/success"
+    );
+    assert_eq!(reply["cancelUrl"], "http://localhost:3000/payments/cancel");
+    assert!(reply["expiresAt"].as_i64().unwrap() > common::now());
+
+    let requests = app.standin.requests();
+    let create = requests
+        .iter()
+        .find(|r| r.path == "/v1/checkout/sessions")
+        .expect("Stripe called");
+    assert_eq!(create.method, "POST");
+    assert_eq!(
+        create.header("authorization"),
+        Some(format!("Bearer {}", common::STRIPE_SECRET).as_str())
+    );
+    let expected = [
+        ("mode", "payment"),
+        ("line_items[0][price_data][currency]", "usd"),
+        ("line_items[0][price_data][product_data][name]", "T-Shirt"),
+        ("line_items[0][price_data][unit_amount]", "2050"),
+        ("line_items[0][quantity]", "2"),
+        ("client_reference_id", ORDER),
+        ("metadata[orderId]", ORDER),
+        ("payment_intent_data[metadata][orderId]", ORDER),
+        ("success_url", "http://localhost:3000/payments/success"),
+        ("cancel_url", "http://localhost:3000/payments/cancel"),
+    ];
+    for (key, value) in expected {
+        assert_eq!(create.form_value(key), Some(value), "form field {key}");
+    }
+    assert!(create.header("idempotency-key").is_some());
+}
+
+#[tokio::test]
+async fn exact_minor_units_for_usd_jpy_kwd_and_the_alias_route() {
+    let app = TestApp::spawn().await;
+    for (currency, price, minor) in [
+        ("usd", "19.99", "1999"),
+        ("JPY", "1000", "1000"),
+        ("kwd", "1.234", "1234"),
+    ] {
+        let response = app
+            .post_json("/payments/create-payment-session", &body(currency, price))
+            .await;
+        assert_eq!(response.status(), 200, "{currency}");
+        let last = app.standin.requests().pop().unwrap();
+        assert_eq!(
+            last.form_value("line_items[0][price_data][unit_amount]"),
+            Some(minor)
+        );
+        assert_eq!(
+            last.form_value("line_items[0][price_data][currency]"),
+            Some(currency.to_lowercase().as_str())
+        );
+    }
+}
+
+#[tokio::test]
+async fn invalid_requests_get_400_naming_the_field_and_reach_no_stripe() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        (
+            body("usd", "-1"),
+            "items[0].price must be a positive number",
+        ),
+        (
+            body("usd", "1.001"),
+            "items[0].price has more decimals than the currency allows (2)",
+        ),
+        (
+            body("jpy", "10.5"),
+            "items[0].price has more decimals than the currency allows (0)",
+        ),
+        (
+            body("usdollar", "1"),
+            "currency must be a three-letter ISO 4217 currency code",
+        ),
+        (
+            body("usd", "1").replace("\"quantity\":2", "\"quantity\":0"),
+            "items[0].quantity must be a positive integer",
+        ),
+        (
+            body("usd", "1").replace("}]}", "}],\"extra\":1}"),
+            "property extra should not exist",
+        ),
+        (
+            r#"{"currency":"usd","items":[]}"#.to_owned(),
+            "orderId is required",
+        ),
+        ("[]".to_owned(), "body must be a JSON object"),
+    ];
+    for (request, message) in cases {
+        let (status, reply) =
+            json_of(app.post_json("/payments/create-session", &request).await).await;
+        assert_eq!(
+            (status, reply),
+            (400, json!({"status": 400, "message": message})),
+            "{request}"
+        );
+    }
+    let (status, reply) =
+        json_of(app.post_json("/payments/create-session", "{not json").await).await;
+    assert_eq!(status, 400);
+    assert!(reply["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("body is not valid JSON"));
+    assert!(
+        app.standin.requests().is_empty(),
+        "no invalid request reaches Stripe"
+    );
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_415_and_oversized_is_413() {
+    let app = TestApp::spawn_with(&[("HTTP_BODY_LIMIT", "2048")]).await;
+    let response = app
+        .http
+        .post(app.url("/payments/create-session"))
+        .header("content-type", "text/plain")
+        .body(body("usd", "1"))
+        .send()
+        .await
+        .unwrap();
+    let (status, reply) = json_of(response).await;
+    assert_eq!((status, reply["status"].as_u64()), (415, Some(415)));
+
+    let huge = body("usd", "1").replace("T-Shirt", &"x".repeat(4096));
+    let (status, reply) = json_of(app.post_json("/payments/create-session", &huge).await).await;
+    assert_eq!(status, 413);
+    assert_eq!(
+        reply["message"],
+        "request body is larger than the limit of 2048 bytes"
+    );
+}
+
+#[tokio::test]
+async fn stripe_refusal_is_502_with_stripes_message() {
+    let app = TestApp::spawn().await;
+    app.standin.inject(
+        Fault::Error {
+            status: 400,
+            error_type: "invalid_request_error".into(),
+            message: "Invalid currency: xyz".into(),
+        },
+        1,
+    );
+    let (status, reply) = json_of(
+        app.post_json("/payments/create-session", &body("xyz", "1"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 502);
+    assert_eq!(
+        reply["message"],
+        "Stripe refused the request: Invalid currency: xyz"
+    );
+
+    app.standin.inject(
+        Fault::Error {
+            status: 500,
+            error_type: "api_error".into(),
+            message: "Something went wrong".into(),
+        },
+        1,
+    );
+    let (status, _) = json_of(
+        app.post_json("/payments/create-session", &body("usd", "2"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 502);
+}
+
+#[tokio::test]
+async fn slow_or_unreachable_stripe_is_503() {
+    let app = TestApp::spawn_with(&[("STRIPE_TIMEOUT", "300ms")]).await;
+    app.standin.inject(Fault::Delay(Duration::from_secs(3)), 1);
+    let (status, reply) = json_of(
+        app.post_json("/payments/create-session", &body("usd", "1"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 503, "{reply}");
+    assert_eq!(
+        reply["message"],
+        "Stripe is unavailable: Stripe did not answer in time"
+    );
+
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let base = format!("http://127.0.0.1:{port}");
+    let down = TestApp::spawn_with(&[("STRIPE_API_BASE", base.as_str())]).await;
+    let (status, reply) = json_of(
+        down.post_json("/payments/create-session", &body("usd", "1"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 503, "{reply}");
+    assert!(!reply["message"]
+        .as_str()
+        .unwrap()
+        .contains(common::STRIPE_SECRET));
+}
+
+#[tokio::test]
+async fn a_retried_identical_request_returns_the_same_session() {
+    let app = TestApp::spawn().await;
+    let (_, first) = json_of(
+        app.post_json("/payments/create-session", &body("usd", "20.5"))
+            .await,
+    )
+    .await;
+    // Same request, written differently (key order, trailing zero, currency case).
+    let again = format!(
+        r#"{{"items":[{{"quantity":2,"price":20.50,"name":"T-Shirt"}}],"currency":"USD","orderId":"{ORDER}"}}"#
+    );
+    let (_, second) = json_of(app.post_json("/payments/create-session", &again).await).await;
+    assert_eq!(first["sessionId"], second["sessionId"]);
+    assert_eq!(app.standin.sessions_created(), 1);
+
+    // A caller's Idempotency-Key wins over the derived one.
+    let keyed = |key: &'static str| {
+        app.http
+            .post(app.url("/payments/create-session"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(body("usd", "20.5"))
+            .send()
+    };
+    let (_, third) = json_of(keyed("order-42-attempt-1").await.unwrap()).await;
+    assert_ne!(third["sessionId"], first["sessionId"]);
+    assert_eq!(
+        app.standin
+            .requests()
+            .last()
+            .unwrap()
+            .header("idempotency-key"),
+        Some("order-42-attempt-1")
+    );
+    let (_, fourth) = json_of(keyed("order-42-attempt-1").await.unwrap()).await;
+    assert_eq!(third["sessionId"], fourth["sessionId"]);
+    assert_eq!(app.standin.sessions_created(), 2);
+}
+
+#[tokio::test]
+async fn pages_probes_and_unknown_routes() {
+    let app = TestApp::spawn().await;
+    let get = |path: &str| app.http.get(app.url(path)).send();
+    assert_eq!(
+        json_of(get("/payments/success").await.unwrap()).await,
+        (200, json!({"ok": true, "message": "Payment successful"}))
+    );
+    assert_eq!(
+        json_of(get("/payments/cancel").await.unwrap()).await,
+        (200, json!({"ok": false, "message": "Payment cancelled"}))
+    );
+    assert_eq!(get("/health").await.unwrap().status(), 200);
+    assert_eq!(get("/ready").await.unwrap().status(), 200);
+    let (status, reply) = json_of(get("/nope").await.unwrap()).await;
+    assert_eq!(
+        (status, reply),
+        (404, json!({"status": 404, "message": "Cannot GET /nope"}))
+    );
+    let (status, _) = json_of(get("/payments/create-session").await.unwrap()).await;
+    assert_eq!(status, 405);
+}

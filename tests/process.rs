@@ -1,0 +1,127 @@
+//! The `payments` binary as an operator runs it: configuration errors at start-up, and SIGTERM while a request
+//! is in flight (the request completes, the process exits 0).
+
+mod common;
+
+use std::{
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use stripe_standin::{Fault, StandIn};
+use testkit::NatsServer;
+
+fn payments() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_payments"));
+    // Run from an empty directory so a developer's .env cannot leak in.
+    cmd.current_dir(std::env::temp_dir())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd
+}
+
+#[test]
+fn missing_and_invalid_configuration_names_every_variable_and_no_secret() {
+    let output = payments()
+        .env("PORT", "eighty")
+        .env("STRIPE_SECRET", "sk_test_must_not_be_printed")
+        .env("STRIPE_SUCCESS_URL", "nope")
+        .env("NATS_SERVERS", "http://user:pa55word@x")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for name in [
+        "PORT",
+        "STRIPE_ENDPOINT_SECRET",
+        "STRIPE_SUCCESS_URL",
+        "STRIPE_CANCEL_URL",
+        "NATS_SERVERS",
+    ] {
+        assert!(stderr.contains(name), "{name} not named in: {stderr}");
+    }
+    assert!(!stderr.contains("sk_test_must_not_be_printed"), "{stderr}");
+    assert!(!stderr.contains("pa55word"), "{stderr}");
+}
+
+#[tokio::test]
+async fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
+    let nats = NatsServer::start();
+    let standin = StandIn::with_api_key(common::STRIPE_SECRET).await;
+    let port = free_port();
+    let mut child = payments()
+        .envs(common::vars(
+            &nats.url(),
+            &standin.base_url(),
+            &[("PORT", &port.to_string())],
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    wait_until(|| async {
+        http.get(format!("{base}/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+
+    // Stripe answers slowly: the request is in flight when SIGTERM arrives.
+    standin.inject(Fault::Delay(Duration::from_millis(1500)), 1);
+    let body = format!(
+        r#"{{"orderId":"{}","currency":"usd","items":[{{"name":"a","price":1,"quantity":1}}]}}"#,
+        common::ORDER
+    );
+    let request = tokio::spawn({
+        let http = http.clone();
+        let url = format!("{base}/payments/create-session");
+        async move {
+            http.post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+        }
+    });
+    wait_until(|| async { !standin.requests().is_empty() }).await;
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let response = request.await.unwrap().expect("in-flight request answered");
+    assert_eq!(response.status(), 200);
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Re-checks a condition until it holds (bounded); for conditions with no event to await.
+async fn wait_until<F, Fut>(mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let check = async {
+        while !condition().await {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), check)
+        .await
+        .expect("condition reached");
+}
