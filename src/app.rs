@@ -40,6 +40,7 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartupError::Bind { addr, source })?;
+        crate::metrics::handle();
         let nats = Nats::connect(&config).await.map_err(StartupError::Setup)?;
         let stripe = StripeApi::new(&config).map_err(|e| StartupError::Setup(e.to_string()))?;
         let secrets = config.stripe_endpoint_secrets.iter().map(|s| s.expose());
@@ -98,9 +99,16 @@ impl Application {
         {
             tracing::warn!("shutdown grace period over with work still in flight");
         }
-        // Replies and acknowledgements still buffered are sent before the process exits.
-        if let Err(e) = tokio::time::timeout(Duration::from_secs(5), client.drain()).await {
-            tracing::warn!(error = %e, "NATS drain timed out");
+        // `publish` only queues: flush (a round trip to the server) so the last replies and acknowledgements
+        // are written before the process exits, then drain the subscriptions.
+        let flushed = tokio::time::timeout(Duration::from_secs(5), async {
+            client.flush().await.map_err(|e| e.to_string())?;
+            client.drain().await.map_err(|e| e.to_string())
+        });
+        match flushed.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "NATS flush failed at shutdown"),
+            Err(_) => tracing::warn!("NATS flush timed out at shutdown"),
         }
         tracing::info!("payments service stopped");
         http_result

@@ -190,12 +190,13 @@ impl Config {
             stripe_endpoint_secrets: v.endpoint_secrets(raw.stripe_endpoint_secret),
             stripe_success_url: v.required_url("STRIPE_SUCCESS_URL", raw.stripe_success_url),
             stripe_cancel_url: v.required_url("STRIPE_CANCEL_URL", raw.stripe_cancel_url),
+            // async-stripe appends `v1/…` to the host, so a path prefix would be silently dropped or mangled.
             stripe_api_base: v.parse(
                 "STRIPE_API_BASE",
                 raw.stripe_api_base,
                 "https://api.stripe.com",
-                parse_http_url,
-                "an http(s) URL",
+                |s| parse_http_url(s).filter(|_| url::Url::parse(s).is_ok_and(|u| u.path() == "/")),
+                "an http(s) URL without a path",
             ),
             stripe_timeout: v.duration("STRIPE_TIMEOUT", raw.stripe_timeout, "10s"),
             webhook_tolerance: v.duration("WEBHOOK_TOLERANCE", raw.webhook_tolerance, "300s"),

@@ -102,6 +102,66 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
     assert_eq!(exit.code(), Some(0));
 }
 
+#[tokio::test]
+async fn sigterm_lets_an_in_flight_nats_request_finish() {
+    let nats = NatsServer::start();
+    let standin = StandIn::with_api_key(common::STRIPE_SECRET).await;
+    let port = free_port();
+    let mut child = payments()
+        .envs(common::vars(
+            &nats.url(),
+            &standin.base_url(),
+            &[("PORT", &port.to_string())],
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until(|| async {
+        http.get(format!("{base}/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+
+    standin.inject(Fault::Delay(Duration::from_millis(1500)), 1);
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let packet = format!(
+        r#"{{"pattern":"create.payment.session","data":{{"orderId":"{}","currency":"usd","items":[{{"name":"a","price":1,"quantity":1}}]}},"id":"in-flight"}}"#,
+        common::ORDER
+    );
+    let request = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client
+                .request("create.payment.session", packet.into())
+                .await
+        }
+    });
+    wait_until(|| async { !standin.requests().is_empty() }).await;
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+
+    let reply = request
+        .await
+        .unwrap()
+        .expect("in-flight NATS request answered");
+    let reply: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+    assert_eq!(reply["id"], "in-flight");
+    assert!(reply["response"]["sessionId"].is_string(), "{reply}");
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -116,3 +116,20 @@ fn durations_and_limits_are_validated() {
         assert!(err.contains(name), "{name} missing from: {err}");
     }
 }
+
+#[test]
+fn stripe_api_base_must_have_no_path() {
+    let mut v = minimal();
+    v.extend(vars(&[("STRIPE_API_BASE", "http://proxy.local/stripe")]));
+    let err = Config::from_vars(v).unwrap_err().to_string();
+    assert!(
+        err.contains("STRIPE_API_BASE must be an http(s) URL without a path"),
+        "{err}"
+    );
+    let mut v = minimal();
+    v.extend(vars(&[("STRIPE_API_BASE", "http://127.0.0.1:12111/")]));
+    assert_eq!(
+        Config::from_vars(v).unwrap().stripe_api_base,
+        "http://127.0.0.1:12111"
+    );
+}

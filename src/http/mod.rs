@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/payments/webhook", post(webhook::receive))
         .route("/health", get(status::health))
         .route("/ready", get(status::ready))
+        .route("/metrics", get(status::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // The extractor in `body` enforces the limit and answers 413 in our format.

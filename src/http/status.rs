@@ -1,6 +1,10 @@
 //! Liveness and readiness probes.
 
-use axum::{extract::State, http::StatusCode, Json};
+use axum::{
+    extract::State,
+    http::{header::CONTENT_TYPE, StatusCode},
+    Json,
+};
 use serde_json::{json, Value};
 
 use super::AppState;
@@ -20,4 +24,12 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             Json(json!({"status": "unavailable", "message": "NATS JetStream is not usable"})),
         )
     }
+}
+
+/// Prometheus text format.
+pub async fn metrics() -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        crate::metrics::handle().render(),
+    )
 }

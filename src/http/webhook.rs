@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::{body::RawBody, AppState};
-use crate::{error::Error, stripe::event::EventHead};
+use crate::{error::Error, metrics, pipeline::inbox::Stored, stripe::event::EventHead};
 
 pub async fn receive(
     State(state): State<AppState>,
@@ -21,6 +21,7 @@ pub async fn receive(
         .verify(signature, &body, unix_now())
         .map_err(|e| {
             tracing::info!(reason = %e, "webhook refused");
+            metrics::webhook_event("unknown", "rejected_signature");
             Error::Signature(e.to_string())
         })?;
     let (head, reply_id) = match EventHead::parse(&body) {
@@ -40,7 +41,12 @@ pub async fn receive(
             (head, Value::Null)
         }
     };
-    let stored = state.inbox.store(&head, body).await?;
+    let stored = state.inbox.store(&head, body).await.inspect_err(|_| {
+        metrics::webhook_event(&head.event_type, "unavailable");
+    })?;
+    if stored == Stored::Duplicate {
+        metrics::webhook_event(&head.event_type, "duplicate");
+    }
     tracing::info!(event_id = %head.id, event_type = %head.event_type, ?stored, "webhook stored");
     Ok(Json(json!({"received": true, "id": reply_id})))
 }

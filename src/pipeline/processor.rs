@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::ledger::{Claim, Ledger};
 use crate::{
     error::Error,
+    metrics,
     nats::streams::PIPELINE_CONSUMER,
     payment::outcome::{self, ChargeLookup, Message, Outcome, Plan, Unused},
     stripe::{client::StripeApi, event::StripeEvent},
@@ -95,6 +96,12 @@ impl Processor {
     async fn handle(&self, message: jetstream::Message) {
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
         let result = self.process(&message.payload).await;
+        let event_type = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("Stripe-Event-Type"))
+            .map_or_else(|| "unknown".to_owned(), |v| v.to_string());
+        metrics::webhook_event(&event_type, result_label(&result, delivered));
         let ack = match &result {
             Ok(Processed::Ignored(Unused::Unusable(why))) => {
                 let event_id = event_id(&message);
@@ -196,6 +203,17 @@ impl Processor {
                 "publishing {id}: no acknowledgement in time"
             ))),
         }
+    }
+}
+
+fn result_label(result: &Result<Processed, Error>, delivered: i64) -> &'static str {
+    match result {
+        Ok(Processed::Published) => "published",
+        Ok(Processed::Duplicate) => "duplicate",
+        Ok(Processed::Ignored(Unused::Unusable(_))) => "unusable",
+        Ok(Processed::Ignored(_)) => "ignored",
+        Err(_) if delivered >= MAX_DELIVERIES => "failed",
+        Err(_) => "retried",
     }
 }
 
