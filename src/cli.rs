@@ -20,6 +20,12 @@ pub struct Cli {
 enum Command {
     /// Run the service (configured by environment variables and .env; see the README).
     Serve,
+    /// Exit 0 if the local service answers `GET /health` (for container health checks: images carry no curl).
+    Healthcheck {
+        /// The port to probe; defaults to `PORT` (or 3000).
+        #[arg(long, env = "PORT", default_value_t = 3000)]
+        port: u16,
+    },
 }
 
 impl Cli {
@@ -27,6 +33,7 @@ impl Cli {
     pub async fn run(self) -> i32 {
         match self.command.unwrap_or(Command::Serve) {
             Command::Serve => serve().await,
+            Command::Healthcheck { port } => healthcheck(port).await,
         }
     }
 }
@@ -55,6 +62,24 @@ async fn serve() -> i32 {
             tracing::error!(error = %e, "server failed");
             1
         }
+    }
+}
+
+/// A bare HTTP/1.1 GET over loopback: no client library needed for one request.
+async fn healthcheck(port: u16) -> i32 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let probe = async {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await?;
+        Ok::<_, std::io::Error>(head.starts_with(b"HTTP/1.1 200"))
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(3), probe).await {
+        Ok(Ok(true)) => 0,
+        _ => 1,
     }
 }
 

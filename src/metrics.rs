@@ -5,6 +5,25 @@ use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+/// HTTP requests by `route` (the matched pattern, never the raw path), `method` and `status`.
+pub const HTTP_REQUESTS: &str = "payments_http_requests_total";
+pub const HTTP_DURATION: &str = "payments_http_request_duration_seconds";
+/// Stripe API calls by `operation` and `result` (`ok`, `refused`, `unavailable`).
+pub const STRIPE_REQUESTS: &str = "payments_stripe_requests_total";
+pub const STRIPE_DURATION: &str = "payments_stripe_request_duration_seconds";
+/// JetStream publishes (with acknowledgement) by `stream`; failures by `stream`.
+pub const JETSTREAM_PUBLISH_DURATION: &str = "payments_jetstream_publish_duration_seconds";
+pub const JETSTREAM_PUBLISH_FAILURES: &str = "payments_jetstream_publish_failures_total";
+/// 1 while the NATS connection is up, else 0.
+pub const NATS_CONNECTED: &str = "payments_nats_connected";
+/// NATS requests on `create.payment.session` by `format` (`nestjs`, `plain`) and `status`.
+pub const NATS_REQUESTS: &str = "payments_nats_requests_total";
+
+/// Latency buckets in seconds, from sub-millisecond webhooks to a slow Stripe call.
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
 /// Verified and refused webhooks by `event_type` and `result`: `published`, `duplicate`, `unusable`, `ignored`,
 /// `retried`, `failed` (pipeline), `rejected_signature`, `unavailable` (webhook).
 pub const WEBHOOK_EVENTS: &str = "payments_webhook_events_total";
@@ -15,7 +34,10 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 pub fn handle() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(BUCKETS)
+                .expect("static buckets are valid")
+                .build_recorder();
             let handle = recorder.handle();
             // Fails only if another recorder is installed already (an embedding program's): then ours renders empty.
             let _ = metrics::set_global_recorder(recorder);
@@ -27,5 +49,31 @@ pub fn handle() -> PrometheusHandle {
 /// Counts one webhook event outcome.
 pub fn webhook_event(event_type: &str, result: &'static str) {
     metrics::counter!(WEBHOOK_EVENTS, "event_type" => event_type.to_owned(), "result" => result)
+        .increment(1);
+}
+
+/// Records the duration and outcome of a Stripe API call.
+pub fn stripe_call(operation: &'static str, result: &'static str, started: std::time::Instant) {
+    metrics::counter!(STRIPE_REQUESTS, "operation" => operation, "result" => result).increment(1);
+    metrics::histogram!(STRIPE_DURATION, "operation" => operation)
+        .record(started.elapsed().as_secs_f64());
+}
+
+/// Records a JetStream publish: its latency when acknowledged, a failure otherwise.
+pub fn jetstream_publish(stream: &'static str, ok: bool, started: std::time::Instant) {
+    if ok {
+        metrics::histogram!(JETSTREAM_PUBLISH_DURATION, "stream" => stream)
+            .record(started.elapsed().as_secs_f64());
+    } else {
+        metrics::counter!(JETSTREAM_PUBLISH_FAILURES, "stream" => stream).increment(1);
+    }
+}
+
+pub fn nats_connected(connected: bool) {
+    metrics::gauge!(NATS_CONNECTED).set(if connected { 1.0 } else { 0.0 });
+}
+
+pub fn nats_request(format: &'static str, status: u16) {
+    metrics::counter!(NATS_REQUESTS, "format" => format, "status" => status.to_string())
         .increment(1);
 }

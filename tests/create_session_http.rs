@@ -310,3 +310,24 @@ async fn pages_probes_and_unknown_routes() {
     let (status, _) = json_of(get("/payments/create-session").await.unwrap()).await;
     assert_eq!(status, 405);
 }
+
+#[tokio::test]
+async fn request_ids_are_honoured_or_made_and_returned() {
+    let app = TestApp::spawn().await;
+    let given = app
+        .http
+        .get(app.url("/health"))
+        .header("x-request-id", "req-from-gateway-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-request-id"], "req-from-gateway-1");
+    let made = app.http.get(app.url("/health")).send().await.unwrap();
+    let id = made.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let error = app.post_json("/payments/create-session", "{}").await;
+    assert!(
+        error.headers().contains_key("x-request-id"),
+        "errors carry it too"
+    );
+}

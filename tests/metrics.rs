@@ -1,5 +1,5 @@
 //! `GET /metrics`: refused, unusable and published webhooks are counted by type and result. Its own test binary,
-//! because the Prometheus recorder is per process.
+//! and each test uses its own event types: the Prometheus recorder is per process, shared by the tests here.
 
 mod common;
 
@@ -41,4 +41,60 @@ async fn webhook_results_are_counted() {
     assert_eq!(counter(&text, "charge.succeeded", "published"), 1, "{text}");
     assert_eq!(counter(&text, "unknown", "rejected_signature"), 1, "{text}");
     assert!(!text.contains(common::STRIPE_SECRET) && !text.contains(common::ENDPOINT_SECRET));
+}
+
+#[tokio::test]
+async fn http_stripe_jetstream_and_nats_metrics_are_exported() {
+    let app = TestApp::spawn().await;
+    let body = format!(
+        r#"{{"orderId":"{}","currency":"usd","items":[{{"name":"a","price":1,"quantity":1}}]}}"#,
+        common::ORDER
+    );
+    assert_eq!(
+        app.post_json("/payments/create-session", &body)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.post_json("/payments/create-session", "{}")
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        app.post_event(&Payment::new("jm").expired()).await.status(),
+        200
+    );
+    app.wait_pipeline_idle().await;
+    let reply = app
+        .client
+        .request("create.payment.session", body.clone().into())
+        .await
+        .unwrap();
+    assert!(reply.headers.is_none());
+
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let has = |needle: &str| text.lines().any(|l| l.starts_with(needle));
+    for needle in [
+        r#"payments_http_requests_total{route="/payments/create-session",method="POST",status="200"}"#,
+        r#"payments_http_requests_total{route="/payments/create-session",method="POST",status="400"}"#,
+        r#"payments_http_request_duration_seconds_bucket{route="/payments/webhook",method="POST",le="0.005"}"#,
+        r#"payments_stripe_requests_total{operation="create_checkout_session",result="ok"}"#,
+        r#"payments_stripe_request_duration_seconds_count{operation="create_checkout_session"}"#,
+        r#"payments_jetstream_publish_duration_seconds_count{stream="events"}"#,
+        r#"payments_jetstream_publish_duration_seconds_count{stream="PAYMENTS"}"#,
+        r#"payments_nats_requests_total{format="plain",status="200"}"#,
+        "payments_nats_connected 1",
+    ] {
+        assert!(has(needle), "{needle} missing from\n{text}");
+    }
 }

@@ -162,6 +162,28 @@ async fn sigterm_lets_an_in_flight_nats_request_finish() {
     assert_eq!(exit.code(), Some(0));
 }
 
+#[tokio::test]
+async fn healthcheck_subcommand_reports_the_local_service() {
+    let port = free_port();
+    let down = payments()
+        .args(["healthcheck", "--port", &port.to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(down.code(), Some(1), "nothing listens yet");
+    let app = common::TestApp::spawn().await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let up = tokio::task::spawn_blocking(move || {
+        payments()
+            .env("PORT", port)
+            .arg("healthcheck")
+            .status()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(up.code(), Some(0));
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

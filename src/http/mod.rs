@@ -1,6 +1,7 @@
 //! The HTTP API (CONTRACT §2): the router, its shared state, and JSON answers for unknown routes and methods.
 
 mod body;
+mod observe;
 mod pages;
 mod sessions;
 mod status;
@@ -8,18 +9,16 @@ mod webhook;
 
 use std::sync::Arc;
 
-use axum::{
-    extract::{DefaultBodyLimit, Request},
-    routing::{get, post},
-    Router,
-};
-use tower_http::trace::TraceLayer;
-
 use crate::{
     error::Error,
     nats::connection::Nats,
     pipeline::inbox::Inbox,
     stripe::{client::StripeApi, signature::Verifier},
+};
+use axum::{
+    extract::{DefaultBodyLimit, Request},
+    routing::{get, post},
+    Router,
 };
 
 /// What every handler may use; cheap to clone.
@@ -48,7 +47,7 @@ impl std::ops::Deref for AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/payments/create-session", post(sessions::create))
         .route("/payments/create-payment-session", post(sessions::create))
         .route("/payments/success", get(pages::success))
@@ -61,8 +60,8 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         // The extractor in `body` enforces the limit and answers 413 in our format.
         .layer(DefaultBodyLimit::max(state.body_limit))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    observe::layer(routes)
 }
 
 async fn not_found(request: Request) -> Error {

@@ -41,6 +41,7 @@ pub async fn receive(
             (head, Value::Null)
         }
     };
+    tracing::Span::current().record("event_id", head.id.as_str());
     let stored = state.inbox.store(&head, body).await.inspect_err(|_| {
         metrics::webhook_event(&head.event_type, "unavailable");
     })?;

@@ -32,8 +32,14 @@ impl Nats {
             .max_reconnects(None)
             .event_callback(|event| async move {
                 match event {
-                    async_nats::Event::Connected => tracing::info!("NATS connected"),
-                    async_nats::Event::Disconnected => tracing::warn!("NATS disconnected"),
+                    async_nats::Event::Connected => {
+                        crate::metrics::nats_connected(true);
+                        tracing::info!("NATS connected")
+                    }
+                    async_nats::Event::Disconnected => {
+                        crate::metrics::nats_connected(false);
+                        tracing::warn!("NATS disconnected")
+                    }
                     other => tracing::info!(event = %other, "NATS event"),
                 }
             });

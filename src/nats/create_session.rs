@@ -58,7 +58,7 @@ async fn handle(stripe: &StripeApi, request: async_nats::service::Request) {
         Incoming::NestJs { id: Some(id), data } => {
             let body = data.as_ref().map_or("null", |d| d.get());
             let result = create(stripe, body.as_bytes(), None).await;
-            log_result(&result);
+            log_result("nestjs", &result);
             request
                 .respond(Ok(envelope::nest_reply(&id, &result).into()))
                 .await
@@ -70,7 +70,7 @@ async fn handle(stripe: &StripeApi, request: async_nats::service::Request) {
                 .and_then(|h| h.get("Idempotency-Key"))
                 .map(|v| v.as_str().to_owned());
             let result = create(stripe, body, key.as_deref()).await;
-            log_result(&result);
+            log_result("plain", &result);
             match result {
                 Ok(created) => {
                     let json = serde_json::to_vec(&created).expect("reply serialises");
@@ -92,10 +92,16 @@ async fn handle(stripe: &StripeApi, request: async_nats::service::Request) {
     }
 }
 
-fn log_result<T>(result: &Result<T, Error>) {
+fn log_result<T>(format: &'static str, result: &Result<T, Error>) {
     match result {
-        Ok(_) => tracing::info!("session created"),
-        Err(e) => tracing::info!(status = e.status().as_u16(), error = %e, "create refused"),
+        Ok(_) => {
+            crate::metrics::nats_request(format, 200);
+            tracing::info!(format, "session created");
+        }
+        Err(e) => {
+            crate::metrics::nats_request(format, e.status().as_u16());
+            tracing::info!(format, status = e.status().as_u16(), error = %e, "create refused");
+        }
     }
 }
 

@@ -52,7 +52,10 @@ impl Inbox {
                 .await?
                 .await
         };
-        match tokio::time::timeout(self.timeout, publish).await {
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(self.timeout, publish).await;
+        crate::metrics::jetstream_publish("events", matches!(result, Ok(Ok(_))), started);
+        match result {
             Ok(Ok(ack)) if ack.duplicate => Ok(Stored::Duplicate),
             Ok(Ok(_)) => Ok(Stored::New),
             Ok(Err(e)) => Err(unavailable(e.to_string())),

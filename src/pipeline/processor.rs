@@ -196,7 +196,10 @@ impl Processor {
                 .await?
                 .await
         };
-        match tokio::time::timeout(self.timeout, publish).await {
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(self.timeout, publish).await;
+        metrics::jetstream_publish("PAYMENTS", matches!(result, Ok(Ok(_))), started);
+        match result {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(Error::Unavailable(format!("publishing {id}: {e}"))),
             Err(_) => Err(Error::Unavailable(format!(

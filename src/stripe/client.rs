@@ -2,6 +2,8 @@
 //! webhook processing needs (a payment intent's latest charge). Failures map to [`Error`] here, once:
 //! a Stripe refusal is a 502 with Stripe's message, an unreachable or slow Stripe a 503.
 
+use std::time::Instant;
+
 use stripe::{Client, ClientBuilder, StripeError};
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
@@ -81,6 +83,7 @@ impl StripeApi {
             .collect::<Vec<_>>();
         let mut payment_intent_data = CreateCheckoutSessionPaymentIntentData::new();
         payment_intent_data.metadata = Some(metadata());
+        let started = Instant::now();
         let session = CreateCheckoutSession::new()
             .mode(CheckoutSessionMode::Payment)
             .line_items(line_items)
@@ -93,7 +96,8 @@ impl StripeApi {
             .request_strategy(RequestStrategy::Idempotent(key))
             .send(&self.client)
             .await
-            .map_err(|e| self.map_error(e))?;
+            .map_err(|e| self.map_error(e));
+        let session = observe("create_checkout_session", started, session)?;
         Ok(SessionCreated {
             session_id: session.id.to_string(),
             url: session.url,
@@ -108,11 +112,13 @@ impl StripeApi {
         &self,
         payment_intent: &str,
     ) -> Result<Option<ChargeReceipt>, Error> {
-        let intent: PaymentIntent = RetrievePaymentIntent::new(payment_intent)
+        let started = Instant::now();
+        let intent: Result<PaymentIntent, Error> = RetrievePaymentIntent::new(payment_intent)
             .expand(["latest_charge".to_owned()])
             .send(&self.client)
             .await
-            .map_err(|e| self.map_error(e))?;
+            .map_err(|e| self.map_error(e));
+        let intent = observe("retrieve_payment_intent", started, intent)?;
         Ok(match intent.latest_charge {
             None => None,
             Some(Expandable::Object(charge)) => Some(ChargeReceipt {
@@ -125,10 +131,12 @@ impl StripeApi {
 
     /// One charge, for events that name it without its receipt URL.
     pub async fn charge(&self, charge: &str) -> Result<ChargeReceipt, Error> {
+        let started = Instant::now();
         let charge = RetrieveCharge::new(charge)
             .send(&self.client)
             .await
-            .map_err(|e| self.map_error(e))?;
+            .map_err(|e| self.map_error(e));
+        let charge = observe("retrieve_charge", started, charge)?;
         Ok(ChargeReceipt {
             charge_id: charge.id.to_string(),
             receipt_url: charge.receipt_url,
@@ -152,4 +160,19 @@ impl StripeApi {
             StripeError::ConfigError(e) => Error::Internal(redact(e)),
         }
     }
+}
+
+/// Counts and times a call by how it ended.
+fn observe<T>(
+    operation: &'static str,
+    started: Instant,
+    result: Result<T, Error>,
+) -> Result<T, Error> {
+    let label = match &result {
+        Ok(_) => "ok",
+        Err(Error::StripeUnavailable(_)) => "unavailable",
+        Err(_) => "refused",
+    };
+    crate::metrics::stripe_call(operation, label, started);
+    result
 }
