@@ -68,7 +68,7 @@ impl Error {
 }
 
 /// `{"status":400,"message":"…"}`: the error body of HTTP responses, NestJS `err` replies and plain NATS replies.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub status: u16,
     pub message: String,

@@ -17,9 +17,10 @@ use crate::{
 };
 use axum::{
     extract::{DefaultBodyLimit, Request},
-    routing::{get, post},
     Router,
 };
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// What every handler may use; cheap to clone.
 #[derive(Clone)]
@@ -46,16 +47,33 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// Every route, declared once: the router and the OpenAPI document are both built from this.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(sessions::create))
+        .routes(routes!(sessions::create_alias))
+        .routes(routes!(pages::success))
+        .routes(routes!(pages::cancel))
+        .routes(routes!(webhook::receive))
+        .routes(routes!(status::health))
+        .routes(routes!(status::ready))
+        .routes(routes!(status::metrics))
+        .routes(routes!(status::openapi))
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "payments",
+        description = "Stripe Checkout sessions and verified Stripe webhooks, published as payment events on NATS JetStream."
+    ),
+    components(schemas(crate::error::ErrorBody))
+)]
+struct ApiDoc;
+
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
-        .route("/payments/create-session", post(sessions::create))
-        .route("/payments/create-payment-session", post(sessions::create))
-        .route("/payments/success", get(pages::success))
-        .route("/payments/cancel", get(pages::cancel))
-        .route("/payments/webhook", post(webhook::receive))
-        .route("/health", get(status::health))
-        .route("/ready", get(status::ready))
-        .route("/metrics", get(status::metrics))
+    let (routes, _) = api().split_for_parts();
+    let routes = routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // The extractor in `body` enforces the limit and answers 413 in our format.

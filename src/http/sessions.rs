@@ -5,6 +5,22 @@ use axum::{extract::State, http::HeaderMap, Json};
 use super::{body::JsonBytes, AppState};
 use crate::{error::Error, payment::checkout::SessionCreated};
 
+/// Create a Stripe Checkout Session for an order.
+#[utoipa::path(
+    post,
+    path = "/payments/create-session",
+    tag = "sessions",
+    request_body = crate::payment::checkout::Wire,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replaces the key derived from the request")),
+    responses(
+        (status = 200, description = "Session created (or the same one again for an identical retry)", body = SessionCreated),
+        (status = 400, description = "Invalid request; the message names the field", body = crate::error::ErrorBody),
+        (status = 413, description = "Body over HTTP_BODY_LIMIT", body = crate::error::ErrorBody),
+        (status = 415, description = "Body is not JSON", body = crate::error::ErrorBody),
+        (status = 502, description = "Stripe refused; its message is passed on", body = crate::error::ErrorBody),
+        (status = 503, description = "Stripe unreachable or too slow", body = crate::error::ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -20,4 +36,24 @@ pub async fn create(
     let created = crate::payment::checkout::create(&state.stripe, &body, key).await?;
     tracing::info!(session = %created.session_id, "session created");
     Ok(Json(created))
+}
+
+/// The same as `/payments/create-session`: the name the NestJS service once used.
+#[utoipa::path(
+    post,
+    path = "/payments/create-payment-session",
+    tag = "sessions",
+    request_body = crate::payment::checkout::Wire,
+    responses(
+        (status = 200, body = SessionCreated),
+        (status = "4XX", description = "As for /payments/create-session", body = crate::error::ErrorBody),
+        (status = "5XX", description = "As for /payments/create-session", body = crate::error::ErrorBody),
+    )
+)]
+pub async fn create_alias(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: JsonBytes,
+) -> Result<Json<SessionCreated>, Error> {
+    create(state, headers, body).await
 }

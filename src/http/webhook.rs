@@ -4,17 +4,38 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::{extract::State, http::HeaderMap, Json};
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::{body::RawBody, AppState};
 use crate::{error::Error, metrics, pipeline::inbox::Stored, stripe::event::EventHead};
 
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Received {
+    received: bool,
+    /// The Stripe event id; null for an authentic body that is not a Stripe event (kept for audit).
+    #[schema(example = "evt_1RTqw0RMEOaIvYpU1k2TFajH")]
+    id: Option<String>,
+}
+
+/// Stripe's webhook endpoint: a verified event is answered 200 once JetStream has stored it.
+#[utoipa::path(
+    post,
+    path = "/payments/webhook",
+    tag = "webhooks",
+    request_body(content = Object, description = "A Stripe event, exactly as Stripe sent it (any API version)", content_type = "application/json"),
+    params(("Stripe-Signature" = String, Header, description = "t=<unix>,v1=<hex HMAC-SHA256>[,v1=…]")),
+    responses(
+        (status = 200, description = "Stored durably (or one already stored)", body = Received),
+        (status = 400, description = "Webhook Error: the signature does not verify (reason given)", body = crate::error::ErrorBody),
+        (status = 413, description = "Body over HTTP_BODY_LIMIT", body = crate::error::ErrorBody),
+        (status = 503, description = "Could not be stored durably now; Stripe will deliver it again", body = crate::error::ErrorBody),
+    )
+)]
 pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawBody(body): RawBody,
-) -> Result<Json<Value>, Error> {
+) -> Result<Json<Received>, Error> {
     let signature = headers.get("stripe-signature").map(|v| v.as_bytes());
     state
         .verifier
@@ -26,7 +47,7 @@ pub async fn receive(
         })?;
     let (head, reply_id) = match EventHead::parse(&body) {
         Ok(head) => {
-            let id = Value::String(head.id.clone());
+            let id = Some(head.id.clone());
             (head, id)
         }
         Err(e) => {
@@ -38,7 +59,7 @@ pub async fn receive(
                 id: format!("unparsed_{digest}"),
                 event_type: "unparsed".into(),
             };
-            (head, Value::Null)
+            (head, None)
         }
     };
     tracing::Span::current().record("event_id", head.id.as_str());
@@ -49,7 +70,10 @@ pub async fn receive(
         metrics::webhook_event(&head.event_type, "duplicate");
     }
     tracing::info!(event_id = %head.id, event_type = %head.event_type, ?stored, "webhook stored");
-    Ok(Json(json!({"received": true, "id": reply_id})))
+    Ok(Json(Received {
+        received: true,
+        id: reply_id,
+    }))
 }
 
 fn unix_now() -> i64 {

@@ -37,7 +37,7 @@ pub struct LineItem {
 }
 
 /// The reply to a successful create, over HTTP and NATS alike.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionCreated {
     pub session_id: String,
@@ -48,19 +48,28 @@ pub struct SessionCreated {
 }
 
 /// The JSON as sent; `price` stays raw text so it never passes through `f64`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Wire {
+#[schema(as = CreateSessionRequest)]
+pub struct Wire {
+    /// The order this payment is for; carried to Stripe and back in every event.
     order_id: String,
+    /// ISO 4217 code, any case.
+    #[schema(example = "usd")]
     currency: String,
+    #[schema(min_items = 1, max_items = 100)]
     items: Vec<WireItem>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct WireItem {
+#[schema(as = CreateSessionItem)]
+pub struct WireItem {
     name: String,
+    /// Unit price in the currency's major unit; no more decimals than the currency has.
+    #[schema(value_type = f64, example = 20.5)]
     price: Box<RawValue>,
+    #[schema(minimum = 1)]
     quantity: u64,
 }
 
