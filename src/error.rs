@@ -27,6 +27,9 @@ pub enum Error {
     /// Stripe answered with an error: its message is passed on.
     #[error("Stripe refused the request: {0}")]
     StripeRejected(String),
+    /// Stripe has no such object (a look-up for an event of another account or mode): retrying cannot help.
+    #[error("Stripe has no such object: {0}")]
+    StripeNotFound(String),
     /// Stripe could not be reached or did not answer in time.
     #[error("Stripe is unavailable: {0}")]
     StripeUnavailable(String),
@@ -47,7 +50,7 @@ impl Error {
             Error::Invalid(_) | Error::Signature(_) => StatusCode::BAD_REQUEST,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::StripeRejected(_) => StatusCode::BAD_GATEWAY,
+            Error::StripeRejected(_) | Error::StripeNotFound(_) => StatusCode::BAD_GATEWAY,
             Error::StripeUnavailable(_) | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

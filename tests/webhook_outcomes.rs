@@ -268,3 +268,47 @@ async fn an_old_api_version_event_is_accepted_and_used() {
         "no payment intent in 2017: keyed by charge"
     );
 }
+
+#[tokio::test]
+async fn a_payment_stripe_does_not_know_is_unusable_not_retried() {
+    let app = TestApp::spawn().await;
+    let stranger = Payment::new("stranger"); // not registered with the stand-in: Stripe answers 404
+    ok(
+        &app,
+        &stranger.session_event("checkout.session.completed", true),
+    )
+    .await;
+    app.wait_pipeline_idle().await;
+    assert!(app.payments().await.is_empty());
+    let lookups = app
+        .standin
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v1/payment_intents/"))
+        .count();
+    assert_eq!(lookups, 1, "looked up once, not retried");
+}
+
+#[tokio::test]
+async fn a_stripe_outage_during_the_lookup_is_retried_until_it_works() {
+    let app = TestApp::spawn().await;
+    let payment = Payment::new("flaky");
+    payment.register(&app.standin);
+    app.standin.inject(stripe_standin::Fault::server_error(), 1);
+    ok(
+        &app,
+        &payment.session_event("checkout.session.completed", true),
+    )
+    .await;
+    app.wait_pipeline_idle().await;
+    let published = app.payments().await;
+    assert_eq!(published.len(), 1, "published after the retry");
+    assert_eq!(published[0].body, payment.succeeded_body());
+    let lookups = app
+        .standin
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v1/payment_intents/"))
+        .count();
+    assert_eq!(lookups, 2, "one failure, one retry");
+}

@@ -145,8 +145,17 @@ impl Processor {
                 if self.ledger.is_published(&outcome_id).await? {
                     return Ok(Processed::Duplicate);
                 }
-                let message = self.succeeded_after_lookup(order_id, lookup).await?;
-                (outcome_id, message)
+                match self.succeeded_after_lookup(order_id, lookup).await {
+                    Ok(message) => (outcome_id, message),
+                    // An event of another account or mode: no retry will find it.
+                    Err(Error::StripeNotFound(why)) => {
+                        return Ok(Processed::Ignored(Unused::Unusable(format!(
+                            "{}: {why}",
+                            event.event_type
+                        ))))
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         };
         match self.ledger.claim(&id).await? {

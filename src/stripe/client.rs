@@ -146,6 +146,10 @@ impl StripeApi {
     fn map_error(&self, err: StripeError) -> Error {
         let redact = |text: String| text.replace(self.secret.expose(), "***");
         match err {
+            StripeError::Stripe(api, 404) => Error::StripeNotFound(redact(
+                api.message
+                    .unwrap_or_else(|| "Stripe answered HTTP 404".into()),
+            )),
             StripeError::Stripe(api, status) => Error::StripeRejected(redact(
                 api.message
                     .unwrap_or_else(|| format!("Stripe answered HTTP {status}")),
