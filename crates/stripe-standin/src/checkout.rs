@@ -29,7 +29,7 @@ pub(crate) fn create(base_url: &str, form: &Node) -> Result<StoredSession, ApiEr
             format!("Invalid mode: must be one of {}", MODES.join(", ")),
         ));
     }
-    let ui_mode = form.str("ui_mode").unwrap_or("hosted");
+    let ui_mode = form.str("ui_mode").unwrap_or("hosted_page");
     if !UI_MODES.contains(&ui_mode) {
         return Err(ApiError::invalid(
             "ui_mode",

@@ -56,7 +56,7 @@ impl SessionSpec {
             id: id.to_owned(),
             url: None,
             mode: "payment".into(),
-            ui_mode: "hosted".into(),
+            ui_mode: "hosted_page".into(),
             currency: None,
             amount_subtotal: None,
             amount_total: None,
