@@ -10,7 +10,7 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-cargo build --quiet --bin payments --bin stripe-standin
+cargo build --quiet -p payments -p stripe-standin --bin payments --bin stripe-standin
 
 if [ -z "${NATS_SERVERS:-}" ]; then
   ensure_nats_server
