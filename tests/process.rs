@@ -184,6 +184,74 @@ async fn healthcheck_subcommand_reports_the_local_service() {
     assert_eq!(up.code(), Some(0));
 }
 
+#[tokio::test]
+async fn json_logs_carry_request_and_event_ids_and_no_secret() {
+    let nats = NatsServer::start();
+    let standin = StandIn::with_api_key(common::STRIPE_SECRET).await;
+    let port = free_port();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = payments()
+        .envs(common::vars(
+            &nats.url(),
+            &standin.base_url(),
+            &[("PORT", &port.to_string()), ("LOG_FORMAT", "json")],
+        ))
+        .stdout(Stdio::null())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    wait_until(|| async {
+        http.get(format!("{base}/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    let event = common::events::Payment::new("logs").charge_succeeded();
+    let reply = http
+        .post(format!("{base}/payments/webhook"))
+        .header("x-request-id", "req-log-test")
+        .header(
+            "stripe-signature",
+            common::sign_now(common::ENDPOINT_SECRET, &event),
+        )
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let text = || std::fs::read_to_string(log.path()).unwrap();
+    wait_until(|| async { text().contains("outcome published") }).await;
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    child.wait().unwrap();
+
+    let lines: Vec<serde_json::Value> = text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let stored = lines
+        .iter()
+        .find(|l| l["message"] == "webhook stored")
+        .expect("webhook log line");
+    assert_eq!(stored["span"]["request_id"], "req-log-test");
+    assert_eq!(stored["span"]["event_id"], "evt_ch_ch_logs");
+    let published = lines
+        .iter()
+        .find(|l| l["message"] == "outcome published")
+        .expect("pipeline log line");
+    assert_eq!(published["span"]["event_id"], "evt_ch_ch_logs");
+    let all = text();
+    for secret in [common::STRIPE_SECRET, common::ENDPOINT_SECRET] {
+        assert!(!all.contains(secret), "a secret reached the logs");
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

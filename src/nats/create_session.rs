@@ -37,7 +37,9 @@ pub async fn serve(
             request = endpoint.next() => {
                 let Some(request) = request else { break };
                 let stripe = stripe.clone();
-                let span = tracing::info_span!("nats_request", subject = SUBJECT);
+                // The caller's id when it sent one (NestJS packet id, or an x-request-id header), for correlation.
+                let request_id = request_id(&request.message);
+                let span = tracing::info_span!("nats_request", subject = SUBJECT, request_id);
                 tracker.spawn(async move { handle(&stripe, request).await }.instrument(span));
             }
         }
@@ -102,6 +104,16 @@ fn log_result<T>(format: &'static str, result: &Result<T, Error>) {
             crate::metrics::nats_request(format, e.status().as_u16());
             tracing::info!(format, status = e.status().as_u16(), error = %e, "create refused");
         }
+    }
+}
+
+fn request_id(message: &async_nats::Message) -> String {
+    if let Some(id) = message.headers.as_ref().and_then(|h| h.get("x-request-id")) {
+        return id.to_string();
+    }
+    match envelope::classify(&message.payload) {
+        Incoming::NestJs { id: Some(id), .. } => id.get().trim_matches('"').to_owned(),
+        _ => String::new(),
     }
 }
 

@@ -12,6 +12,7 @@ use async_nats::{
 };
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::ledger::{Claim, Ledger};
 use crate::{
@@ -78,7 +79,10 @@ impl Processor {
                         .take_until(shutdown.cancelled())
                         .for_each_concurrent(CONCURRENCY, |message| async {
                             match message {
-                                Ok(message) => self.handle(message).await,
+                                Ok(message) => {
+                                    let span = tracing::info_span!("event", event_id = %event_id(&message));
+                                    self.handle(message).instrument(span).await
+                                }
                                 Err(e) => tracing::warn!(error = %e, "pipeline consumer"),
                             }
                         })
