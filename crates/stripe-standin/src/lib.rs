@@ -1,12 +1,19 @@
-//! A local, in-process stand-in of the Stripe API for tests.
+//! A local stand-in of the Stripe API, and an offline Checkout emulator, for tests and development.
 //!
-//! [`StandIn`] serves a subset of Stripe's REST API on `127.0.0.1` with Stripe's wire format: form-encoded
-//! requests with bracket notation, `Authorization: Bearer sk_…`, complete JSON objects in responses, Stripe-shaped
-//! error bodies, `Idempotency-Key` replays and a `Request-Id` on every response. It records every request it
-//! receives and can be told to misbehave ([`StandIn::inject`]).
+//! [`StandIn`] serves a subset of Stripe's REST API with Stripe's wire format: form-encoded requests with bracket
+//! notation, `Authorization: Bearer sk_…`, complete JSON objects in responses, Stripe-shaped error bodies,
+//! `Idempotency-Key` replays and a `Request-Id` on every response. It records every request it receives and can be
+//! told to misbehave ([`StandIn::inject`]).
 //!
 //! Served: `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}`,
-//! `GET /v1/checkout/sessions/{id}/line_items`, `GET /v1/payment_intents/{id}`, `GET /v1/charges/{id}`.
+//! `GET /v1/checkout/sessions/{id}/line_items`, `POST /v1/checkout/sessions/{id}/expire`,
+//! `GET /v1/payment_intents/{id}`, `GET /v1/charges/{id}`, `GET /v1/events/{id}`.
+//!
+//! The Checkout emulator: each session's `url` is a hosted page (`/checkout/{id}`) whose
+//! buttons pay, cancel or expire it, as [`StandIn::pay`], [`StandIn::cancel`] and [`StandIn::expire`] do; paying
+//! creates the payment intent and charge, and the [`events`] Stripe would send are POSTed, signed, to the
+//! configured webhook URL with retries ([`StandIn::builder`], [`StandIn::deliveries`]). `POST /_emulator/objects`
+//! stores objects for later `GET`s.
 //!
 //! ```
 //! # async fn demo() {
@@ -20,25 +27,37 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod admin;
 mod auth;
+mod builder;
 mod checkout;
 mod errors;
+pub mod events;
 mod expand;
 mod faults;
+mod flows;
 pub mod form;
 mod gate;
 mod idempotency;
 mod ids;
 pub mod objects;
+mod page;
+mod payment;
 mod routes;
 mod state;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
+pub use builder::{Builder, Retry};
 pub use faults::Fault;
+pub use flows::{FlowError, Method, Paid};
+pub use payment::FAILURE_MESSAGE;
 pub use state::RecordedRequest;
 use state::Shared;
+pub use webhooks::{signature, Delivery};
 
 /// A running stand-in server. Dropping it stops the server.
 pub struct StandIn {
@@ -49,30 +68,38 @@ pub struct StandIn {
 impl StandIn {
     /// Starts on 127.0.0.1:0. Accepts any `Bearer sk_…`/`rk_…` key unless `with_api_key` is used.
     pub async fn start() -> StandIn {
-        Self::launch(None, SocketAddr::from(([127, 0, 0, 1], 0))).await
+        Builder::default().start().await
     }
 
     /// Starts, and answers 401 (Stripe's error body) unless the Bearer key equals `key`.
     pub async fn with_api_key(key: &str) -> StandIn {
-        Self::launch(Some(key.to_owned()), SocketAddr::from(([127, 0, 0, 1], 0))).await
+        Builder::default().api_key(key).start().await
     }
 
-    /// Starts on a given address (used by the `stripe-standin` binary); `api_key` as in [`StandIn::with_api_key`].
+    /// Starts on a given address; `api_key` as in [`StandIn::with_api_key`].
     ///
     /// # Panics
     /// If the address cannot be bound.
     pub async fn bind(addr: SocketAddr, api_key: Option<String>) -> StandIn {
-        Self::launch(api_key, addr).await
+        let mut builder = Builder::default().addr(addr);
+        builder.api_key = api_key;
+        builder.start().await
     }
 
-    async fn launch(api_key: Option<String>, addr: SocketAddr) -> StandIn {
+    /// A configuration to start from: webhook forwarding, public URL, retry schedule, settle delay.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    pub(crate) async fn launch(config: Builder) -> StandIn {
+        let addr = config.addr;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .unwrap_or_else(|e| panic!("stripe-standin: cannot bind {addr}: {e}"));
         let local = listener
             .local_addr()
             .expect("bound listener has an address");
-        let shared = Arc::new(Shared::new(format!("http://{local}"), api_key));
+        let shared = Arc::new(Shared::new(format!("http://{local}"), config));
         let app = routes::router(shared.clone());
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -82,9 +109,65 @@ impl StandIn {
         StandIn { shared, server }
     }
 
-    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    /// `http://127.0.0.1:PORT` (the bound address), without a trailing slash.
     pub fn base_url(&self) -> String {
         self.shared.base_url.clone()
+    }
+
+    /// The base of the hosted page URLs: the configured public URL, or [`StandIn::base_url`].
+    pub fn public_url(&self) -> String {
+        self.shared.public_url.clone()
+    }
+
+    /// The `whsec_…` secret events are signed with (the configured one, or a random one).
+    pub fn webhook_secret(&self) -> String {
+        self.shared.webhook_secret.clone()
+    }
+
+    /// Every event created so far (delivered or not, with or without a webhook URL), oldest first.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        let inner = self.shared.lock();
+        inner
+            .event_order
+            .iter()
+            .filter_map(|id| inner.events.get(id).cloned())
+            .collect()
+    }
+
+    /// The webhook delivery of every event so far, oldest event first (empty without a webhook URL).
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.shared.lock().deliveries.clone()
+    }
+
+    /// Waits until at least `n` events have been delivered (answered 2xx), at most `timeout`; whether they were.
+    pub async fn wait_delivered(&self, n: usize, timeout: Duration) -> bool {
+        let delivered = |all: &[Delivery]| all.iter().filter(|d| d.delivered).count() >= n;
+        webhooks::wait_until(&self.shared, timeout, delivered).await
+    }
+
+    /// Waits until `done` holds for [`StandIn::deliveries`] (checked at once and after every delivery attempt), at
+    /// most `timeout`; whether it held. E.g. `|d| d.len() == 3 && d.iter().all(|d| d.delivered || d.gave_up)`.
+    pub async fn wait_deliveries(
+        &self,
+        timeout: Duration,
+        done: impl FnMut(&[Delivery]) -> bool,
+    ) -> bool {
+        webhooks::wait_until(&self.shared, timeout, done).await
+    }
+
+    /// Stores a Stripe object (`payment_intent`, `charge` or `checkout.session`, by its `object` field) as
+    /// `POST /_emulator/objects` does.
+    ///
+    /// # Panics
+    /// If it is none of those or has no string `id`.
+    pub fn insert_object(&self, object: serde_json::Value) {
+        let kind = object["object"].as_str().unwrap_or_default();
+        assert!(
+            matches!(kind, "payment_intent" | "charge" | "checkout.session"),
+            "stripe-standin: cannot store an object of type {kind:?}"
+        );
+        object_id(&object, kind);
+        admin::insert(&mut self.shared.lock(), object);
     }
 
     /// Every request received so far, in order of arrival (including faulted and rejected ones).
@@ -136,8 +219,11 @@ impl StandIn {
 }
 
 impl Drop for StandIn {
+    /// Stops the server, pending deliveries and payments still settling.
     fn drop(&mut self) {
         self.server.abort();
+        let tasks = std::mem::take(&mut self.shared.lock().tasks);
+        drop(tasks);
     }
 }
 

@@ -1,18 +1,52 @@
-//! `stripe-standin`: serves the Stripe stand-in on `$HOST:$PORT` (default `127.0.0.1:12111`; a container sets
-//! `HOST=0.0.0.0`) until SIGINT or SIGTERM. With `API_KEY` set, only that Bearer key is accepted.
+//! `stripe-standin`: serves the Stripe stand-in and Checkout emulator on `$HOST:$PORT` (default `127.0.0.1:12111`;
+//! a container sets `HOST=0.0.0.0`) until SIGINT or SIGTERM, logging each webhook delivery attempt to stderr.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `HOST`, `PORT` | bind address | `127.0.0.1`, `12111` |
+//! | `API_KEY` | the only Bearer key accepted | any `sk_…`/`rk_…` |
+//! | `WEBHOOK_URL` | where events are POSTed, e.g. `http://localhost:3000/payments/webhook` | none: events are only recorded |
+//! | `WEBHOOK_SECRET` | the `whsec_…` secret events are signed with | random, printed at start |
+//! | `PUBLIC_URL` | base of the hosted page URLs, when clients reach the stand-in elsewhere than `HOST:PORT` | `http://HOST:PORT` |
+//! | `SETTLE_DELAY` | how long delayed payment methods take to succeed or fail (`2s`, `500ms`, `0`) | `2s` |
 #![forbid(unsafe_code)]
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use stripe_standin::StandIn;
 
+fn invalid(name: &str, value: &str) -> ! {
+    eprintln!("stripe-standin: {name} is invalid: {value:?}");
+    std::process::exit(2)
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(value) if !value.is_empty() => value.parse().unwrap_or_else(|_| {
-            eprintln!("stripe-standin: {name} is invalid: {value:?}");
-            std::process::exit(2)
-        }),
-        _ => default,
+    match var(name) {
+        Some(value) => value
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| invalid(name, &value)),
+        None => default,
+    }
+}
+
+/// `2s`, `500ms`, `1m`, or `0`.
+fn duration(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    match unit {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => Some(Duration::from_secs(n.checked_mul(60)?)),
+        "" if n == 0 => Some(Duration::ZERO),
+        _ => None,
     }
 }
 
@@ -20,12 +54,40 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 async fn main() {
     let host: IpAddr = env_or("HOST", IpAddr::from([127, 0, 0, 1]));
     let port: u16 = env_or("PORT", 12111);
-    let api_key = std::env::var("API_KEY").ok().filter(|k| !k.is_empty());
-    let keyed = api_key.is_some();
-    let standin = StandIn::bind(SocketAddr::new(host, port), api_key).await;
+    let mut builder = StandIn::builder()
+        .addr(SocketAddr::new(host, port))
+        .log_deliveries(true);
+    builder.api_key = var("API_KEY");
+    builder.webhook_url = var("WEBHOOK_URL");
+    builder.webhook_secret = var("WEBHOOK_SECRET");
+    builder.public_url = var("PUBLIC_URL");
+    if let Some(raw) = var("SETTLE_DELAY") {
+        builder.settle_delay = duration(&raw).unwrap_or_else(|| invalid("SETTLE_DELAY", &raw));
+    }
+    if let Some(url) = &builder.webhook_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            invalid("WEBHOOK_URL", url);
+        }
+    }
+    let keyed = builder.api_key.is_some();
+    let secret_given = builder.webhook_secret.is_some();
+    let webhook_url = builder.webhook_url.clone();
+    let standin = builder.start().await;
     println!("{}", standin.base_url());
     if keyed {
         eprintln!("stripe-standin: accepting only the key in API_KEY");
+    }
+    eprintln!(
+        "stripe-standin: hosted Checkout pages at {}/checkout/{{id}}",
+        standin.public_url()
+    );
+    match webhook_url {
+        Some(url) if secret_given => eprintln!("stripe-standin: forwarding events to {url}"),
+        Some(url) => eprintln!(
+            "stripe-standin: forwarding events to {url}; your webhook signing secret is {}",
+            standin.webhook_secret()
+        ),
+        None => eprintln!("stripe-standin: no WEBHOOK_URL: events are recorded, not delivered"),
     }
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("SIGTERM handler");
@@ -34,4 +96,20 @@ async fn main() {
         _ = term.recv() => {}
     }
     drop(standin);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(duration("2s"), Some(Duration::from_secs(2)));
+        assert_eq!(duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(duration("1m"), Some(Duration::from_secs(60)));
+        assert_eq!(duration("0"), Some(Duration::ZERO));
+        assert_eq!(duration("2"), None);
+        assert_eq!(duration("s"), None);
+        assert_eq!(duration("2h"), None);
+    }
 }

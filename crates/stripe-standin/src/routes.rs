@@ -1,4 +1,5 @@
-//! The served endpoints and their handlers; every route sits behind [`crate::gate`].
+//! The served endpoints and their handlers. Stripe's API (`/v1/…`, and any unknown path) sits behind
+//! [`crate::gate`]; the hosted page ([`crate::page`]) and the emulator's admin routes ([`crate::admin`]) do not.
 
 use std::sync::Arc;
 
@@ -10,9 +11,10 @@ use axum::{middleware, Json, Router};
 use serde_json::Value;
 
 use crate::errors::ApiError;
+use crate::flows::{self, FlowError};
 use crate::form::{self, FormError, Node};
 use crate::state::{Inner, Shared};
-use crate::{checkout, expand, gate, objects};
+use crate::{admin, checkout, expand, gate, objects, page};
 
 type Reply = Result<Json<Value>, ApiError>;
 
@@ -24,18 +26,22 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/v1/checkout/sessions/{id}/line_items",
             get(list_line_items),
         )
+        .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
         .route("/v1/payment_intents/{id}", get(retrieve_payment_intent))
         .route("/v1/charges/{id}", get(retrieve_charge))
+        .route("/v1/events/{id}", get(retrieve_event))
         .fallback(unrecognized)
         .method_not_allowed_fallback(unrecognized)
         .layer(middleware::from_fn_with_state(shared.clone(), gate::gate))
+        .merge(page::router())
+        .merge(admin::router())
         .with_state(shared)
 }
 
 async fn create_session(State(shared): State<Arc<Shared>>, body: Bytes) -> Reply {
     let form = decode(&body)?;
     let paths = expand::paths(&form)?;
-    let stored = checkout::create(&shared.base_url, &form)?;
+    let stored = checkout::create(&shared.public_url, &form)?;
     let id = stored.object["id"].as_str().unwrap_or_default().to_owned();
     let mut response = stored.object.clone();
     let mut inner = shared.lock();
@@ -76,6 +82,36 @@ async fn retrieve_charge(
     retrieve(&shared, "charge", &id, query, |inner, id| {
         inner.charges.get(id).cloned()
     })
+}
+
+/// `POST /v1/checkout/sessions/{id}/expire`: the session, now `expired` (event `checkout.session.expired`).
+async fn expire_session(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Reply {
+    let paths = expand::paths(&decode(&body)?)?;
+    let mut session = flows::expire(&shared, &id).map_err(|error| match error {
+        FlowError::NotOpen { status, .. } => ApiError::new(
+            400,
+            "invalid_request_error",
+            format!(
+                "Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout Session has a \
+                 status of `{status}`."
+            ),
+        ),
+        _ => ApiError::no_such("checkout.session", &id, "session"),
+    })?;
+    expand::apply(&shared.lock(), &mut session, &paths)?;
+    Ok(Json(session))
+}
+
+async fn retrieve_event(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Reply {
+    let inner = shared.lock();
+    let event = inner.events.get(&id).cloned();
+    event
+        .map(Json)
+        .ok_or_else(|| ApiError::no_such("event", &id, "id"))
 }
 
 async fn list_line_items(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Reply {

@@ -1,13 +1,20 @@
-//! The stand-in's shared state: recorded requests, queued faults, stored objects and idempotency results.
+//! The stand-in's shared state: its configuration, recorded requests, queued faults, stored objects, idempotency
+//! results, events and their deliveries, and the background tasks (deliveries, settling payments).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde_json::Value;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinSet;
 
+use crate::builder::{Builder, Retry};
 use crate::faults::Fault;
 use crate::idempotency::Entry;
+use crate::ids;
 use crate::objects::LineItem;
+use crate::webhooks::Delivery;
 
 /// One request as the stand-in received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +55,6 @@ pub(crate) struct StoredSession {
     pub object: Value,
     pub line_items: Vec<LineItem>,
     /// `payment_intent_data[metadata]`: the metadata of the payment intent paying the session will create.
-    #[allow(dead_code)] // read by the Checkout emulator to come
     pub payment_intent_metadata: serde_json::Map<String, Value>,
 }
 
@@ -62,6 +68,14 @@ pub(crate) struct Inner {
     pub payment_intents: HashMap<String, Value>,
     pub charges: HashMap<String, Value>,
     pub idempotency: HashMap<String, Entry>,
+    pub events: HashMap<String, Value>,
+    /// Event ids in order of creation.
+    pub event_order: Vec<String>,
+    pub deliveries: Vec<Delivery>,
+    /// Per ordering key (a session id): fires when the key's latest event has had its first delivery attempt.
+    pub chains: HashMap<String, oneshot::Receiver<()>>,
+    /// Deliveries and settling payments; aborted when the stand-in is dropped.
+    pub tasks: JoinSet<()>,
 }
 
 impl Inner {
@@ -81,15 +95,43 @@ impl Inner {
 /// State shared by the server and the [`crate::StandIn`] handle.
 pub(crate) struct Shared {
     pub base_url: String,
+    /// The base of hosted page URLs, without a trailing slash.
+    pub public_url: String,
     pub api_key: Option<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: String,
+    pub retry: Retry,
+    pub settle_delay: Duration,
+    pub log_deliveries: bool,
+    pub http: reqwest::Client,
+    /// Bumped after every delivery attempt.
+    pub changes: watch::Sender<u64>,
     inner: Mutex<Inner>,
 }
 
 impl Shared {
-    pub fn new(base_url: String, api_key: Option<String>) -> Self {
+    pub fn new(base_url: String, config: Builder) -> Self {
+        let public_url = config
+            .public_url
+            .map_or_else(|| base_url.clone(), |u| u.trim_end_matches('/').to_owned());
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(config.retry.attempt_timeout)
+            .build()
+            .expect("an HTTP client without TLS settings builds");
         Shared {
             base_url,
-            api_key,
+            public_url,
+            api_key: config.api_key,
+            webhook_url: config.webhook_url,
+            webhook_secret: config
+                .webhook_secret
+                .unwrap_or_else(|| ids::random_id("whsec_", 32)),
+            retry: config.retry,
+            settle_delay: config.settle_delay,
+            log_deliveries: config.log_deliveries,
+            http,
+            changes: watch::Sender::new(0),
             inner: Mutex::new(Inner::default()),
         }
     }

@@ -1,0 +1,128 @@
+//! The emulator's own routes (not Stripe's API, hence the `/_emulator` prefix, no API key and no recording):
+//! `POST /_emulator/objects` stores Stripe objects so later `GET`s return them, e.g. the objects of an
+//! [`crate::events::Sample`] before its event is sent; `GET /_emulator/events` and `GET /_emulator/deliveries`
+//! show what was sent.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+use crate::errors::ApiError;
+use crate::state::{Inner, Shared, StoredSession};
+
+pub(crate) fn router() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/_emulator/objects", post(store_objects))
+        .route("/_emulator/events", get(events))
+        .route("/_emulator/deliveries", get(deliveries))
+}
+
+/// Body: one object, or an array of them. Each is a `payment_intent`, `charge` or `checkout.session` (by its
+/// `object` field) with a string `id`; storing an id again replaces the object. `201` with what was stored, or
+/// `400` (Stripe's error shape) storing nothing.
+async fn store_objects(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            400,
+            "invalid_request_error",
+            format!("The body is not JSON: {e}"),
+        )
+    })?;
+    let objects = match &value {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    for object in &objects {
+        kind(object)?;
+    }
+    let mut inner = shared.lock();
+    for object in &objects {
+        insert(&mut inner, object.clone());
+    }
+    Ok((StatusCode::CREATED, Json(value)))
+}
+
+/// The object's type, if it is one the stand-in stores and it has an id.
+fn kind(object: &Value) -> Result<&str, ApiError> {
+    let invalid = |message: &str| ApiError::invalid("object", message);
+    let kind = object["object"]
+        .as_str()
+        .ok_or_else(|| invalid("Each object needs a string `object` field."))?;
+    if !matches!(kind, "payment_intent" | "charge" | "checkout.session") {
+        return Err(invalid(&format!(
+            "Objects of type `{kind}` cannot be stored: only payment_intent, charge and checkout.session."
+        )));
+    }
+    if object["id"].as_str().is_none_or(str::is_empty) {
+        return Err(invalid("Each object needs a non-empty string `id`."));
+    }
+    Ok(kind)
+}
+
+/// Stores an object [`kind`] accepted. A session gets no line items; paying it gives the payment intent the
+/// session's own metadata (there is no `payment_intent_data` to take it from).
+pub(crate) fn insert(inner: &mut Inner, object: Value) {
+    let id = object["id"].as_str().unwrap_or_default().to_owned();
+    match object["object"].as_str().unwrap_or_default() {
+        "payment_intent" => {
+            inner.payment_intents.insert(id, object);
+        }
+        "charge" => {
+            inner.charges.insert(id, object);
+        }
+        "checkout.session" => {
+            let metadata = object["metadata"]
+                .as_object()
+                .cloned()
+                .unwrap_or_else(Map::new);
+            let stored = StoredSession {
+                object,
+                line_items: Vec::new(),
+                payment_intent_metadata: metadata,
+            };
+            inner.sessions.insert(id, stored);
+        }
+        _ => {}
+    }
+}
+
+/// Every event created so far, oldest first.
+async fn events(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let inner = shared.lock();
+    let data: Vec<Value> = inner
+        .event_order
+        .iter()
+        .filter_map(|id| inner.events.get(id).cloned())
+        .collect();
+    Json(json!({ "object": "list", "data": data, "has_more": false, "url": "/_emulator/events" }))
+}
+
+/// The webhook deliveries so far: `[{"event_id","event_type","attempts","last_status","last_error","delivered",
+/// "gave_up"}]`.
+async fn deliveries(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let inner = shared.lock();
+    let data: Vec<Value> = inner
+        .deliveries
+        .iter()
+        .map(|d| {
+            json!({
+                "event_id": d.event_id,
+                "event_type": d.event_type,
+                "attempts": d.attempts,
+                "last_status": d.last_status,
+                "last_error": d.last_error,
+                "delivered": d.delivered,
+                "gave_up": d.gave_up,
+            })
+        })
+        .collect();
+    Json(json!({ "webhook_url": shared.webhook_url, "data": data }))
+}
