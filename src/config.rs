@@ -82,6 +82,22 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// `LOG_FORMAT`: `text` or `json`. Default `text`.
     pub log_format: LogFormat,
+    /// Callbacks to the caller (CONTRACT §7).
+    pub callbacks: CallbackConfig,
+}
+
+/// Settings of signed callbacks.
+#[derive(Debug, Clone)]
+pub struct CallbackConfig {
+    /// `CALLBACK_SIGNING_SECRET`: `whsec_<base64>` (Standard Webhooks). Without it, requests with a callback are
+    /// refused.
+    pub signing_secret: Option<Secret>,
+    /// `CALLBACK_RETRY_SCHEDULE`: pauses before each retry. Default `1m,5m,15m,30m,1h`.
+    pub retry_schedule: Vec<Duration>,
+    /// `CALLBACK_ALLOW_PRIVATE`: allow loopback/private/link-local targets (tests, private networks). Default false.
+    pub allow_private: bool,
+    /// `CALLBACK_TIMEOUT`: timeout of one attempt. Default `10s`.
+    pub timeout: Duration,
 }
 
 /// Optional NATS credentials.
@@ -119,6 +135,10 @@ struct Raw {
     dedup_window: Option<String>,
     shutdown_grace: Option<String>,
     pipeline_ack_wait: Option<String>,
+    callback_signing_secret: Option<String>,
+    callback_retry_schedule: Option<String>,
+    callback_allow_private: Option<String>,
+    callback_timeout: Option<String>,
     log_format: Option<String>,
 }
 
@@ -230,6 +250,33 @@ impl Config {
                 },
                 "`text` or `json`",
             ),
+            callbacks: CallbackConfig {
+                signing_secret: v.signing_secret(raw.callback_signing_secret),
+                retry_schedule: v.parse(
+                    "CALLBACK_RETRY_SCHEDULE",
+                    raw.callback_retry_schedule,
+                    "1m,5m,15m,30m,1h",
+                    |s| {
+                        s.split(',')
+                            .map(|d| humantime::parse_duration(d.trim()).ok())
+                            .collect::<Option<Vec<_>>>()
+                            .filter(|d| !d.is_empty() && d.len() <= 20)
+                    },
+                    "comma-separated durations such as 1m,5m,15m (at most 20)",
+                ),
+                allow_private: v.parse(
+                    "CALLBACK_ALLOW_PRIVATE",
+                    raw.callback_allow_private,
+                    "false",
+                    |s| match s.to_ascii_lowercase().as_str() {
+                        "true" | "1" | "yes" => Some(true),
+                        "false" | "0" | "no" => Some(false),
+                        _ => None,
+                    },
+                    "true or false",
+                ),
+                timeout: v.duration("CALLBACK_TIMEOUT", raw.callback_timeout, "10s"),
+            },
         };
         if config.dedup_window > config.events_retention {
             v.problems
@@ -306,6 +353,22 @@ impl Validator {
                 .push("STRIPE_ENDPOINT_SECRET must hold at least one whsec_ secret".into());
         }
         secrets
+    }
+
+    fn signing_secret(&mut self, value: Option<String>) -> Option<Secret> {
+        use base64::Engine;
+        let text = non_empty(value)?;
+        let valid = text
+            .strip_prefix("whsec_")
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+            .is_some_and(|key| key.len() >= 16);
+        if !valid {
+            self.problems.push(
+                "CALLBACK_SIGNING_SECRET must be whsec_ followed by at least 16 bytes in base64"
+                    .into(),
+            );
+        }
+        Some(Secret::new(text))
     }
 
     fn nats_auth(

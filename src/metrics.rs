@@ -19,6 +19,10 @@ pub const NATS_CONNECTED: &str = "payments_nats_connected";
 /// NATS requests on `create.payment.session` by `format` (`nestjs`, `plain`) and `status`.
 pub const NATS_REQUESTS: &str = "payments_nats_requests_total";
 
+/// Callback attempts by `result` (`delivered`, `failed`, `gone`, `refused`), and their duration.
+pub const CALLBACK_ATTEMPTS: &str = "payments_callback_attempts_total";
+pub const CALLBACK_DURATION: &str = "payments_callback_attempt_duration_seconds";
+
 /// Latency buckets in seconds, from sub-millisecond webhooks to a slow Stripe call.
 const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -76,4 +80,9 @@ pub fn nats_connected(connected: bool) {
 pub fn nats_request(format: &'static str, status: u16) {
     metrics::counter!(NATS_REQUESTS, "format" => format, "status" => status.to_string())
         .increment(1);
+}
+
+pub fn callback_attempt(result: &'static str, started: std::time::Instant) {
+    metrics::counter!(CALLBACK_ATTEMPTS, "result" => result).increment(1);
+    metrics::histogram!(CALLBACK_DURATION).record(started.elapsed().as_secs_f64());
 }

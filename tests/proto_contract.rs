@@ -148,6 +148,20 @@ fn every_nats_message_is_the_proto3_json_of_its_proto_message() {
         assert_same(&pool, &mut covered, name, &event.to_json());
     }
 
+    let failed = payments::callback::Failed {
+        id: "cs_test_1",
+        order_id: "o-1",
+        url: "https://orders.example.com/hooks/payments",
+        attempts: 6,
+        last_status: 503,
+    };
+    assert_same(
+        &pool,
+        &mut covered,
+        "PaymentCallbackFailed",
+        &serde_json::to_vec(&failed).unwrap(),
+    );
+
     let declared: BTreeSet<String> = pool
         .all_messages()
         .map(|m| m.full_name().to_owned())

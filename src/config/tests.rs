@@ -133,3 +133,45 @@ fn stripe_api_base_must_have_no_path() {
         "http://127.0.0.1:12111"
     );
 }
+
+#[test]
+fn callback_settings() {
+    let c = Config::from_vars(minimal()).unwrap();
+    assert!(c.callbacks.signing_secret.is_none());
+    assert!(!c.callbacks.allow_private);
+    let minutes: Vec<u64> = c
+        .callbacks
+        .retry_schedule
+        .iter()
+        .map(|d| d.as_secs() / 60)
+        .collect();
+    assert_eq!(minutes, [1, 5, 15, 30, 60]);
+
+    let mut v = minimal();
+    v.extend(vars(&[
+        (
+            "CALLBACK_SIGNING_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ),
+        ("CALLBACK_RETRY_SCHEDULE", "1s, 2s,3s"),
+        ("CALLBACK_ALLOW_PRIVATE", "true"),
+    ]));
+    let c = Config::from_vars(v).unwrap();
+    assert_eq!(
+        c.callbacks.retry_schedule,
+        [1, 2, 3].map(Duration::from_secs)
+    );
+    assert!(c.callbacks.allow_private);
+
+    let mut v = minimal();
+    v.extend(vars(&[
+        ("CALLBACK_SIGNING_SECRET", "not-a-secret-value"),
+        ("CALLBACK_RETRY_SCHEDULE", "soon"),
+    ]));
+    let err = Config::from_vars(v).unwrap_err().to_string();
+    assert!(
+        err.contains("CALLBACK_SIGNING_SECRET") && err.contains("CALLBACK_RETRY_SCHEDULE"),
+        "{err}"
+    );
+    assert!(!err.contains("not-a-secret-value"));
+}

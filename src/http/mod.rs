@@ -10,10 +10,8 @@ mod webhook;
 use std::sync::Arc;
 
 use crate::{
-    error::Error,
-    nats::connection::Nats,
-    pipeline::inbox::Inbox,
-    stripe::{client::StripeApi, signature::Verifier},
+    error::Error, nats::connection::Nats, payment::checkout::Checkout, pipeline::inbox::Inbox,
+    stripe::signature::Verifier,
 };
 use axum::{
     extract::{DefaultBodyLimit, Request},
@@ -27,7 +25,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
-    pub stripe: StripeApi,
+    pub checkout: Checkout,
     pub nats: Nats,
     pub inbox: Inbox,
     pub verifier: Verifier,

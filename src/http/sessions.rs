@@ -33,7 +33,7 @@ pub async fn create(
             })?),
             None => None,
         };
-    let created = crate::payment::checkout::create(&state.stripe, &body, key).await?;
+    let created = state.checkout.create(&body, key).await?;
     tracing::info!(session = %created.session_id, "session created");
     Ok(Json(created))
 }

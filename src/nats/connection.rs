@@ -1,20 +1,18 @@
 //! The NATS connection: connects in the background with endless reconnects, so the service starts and answers
 //! `/health` while NATS is down, and tells `/ready` whether NATS and JetStream are usable right now.
 
-use std::sync::{
-    atomic::{AtomicBool, Ordering},
-    Arc,
-};
+use std::sync::{Arc, OnceLock};
 
 use async_nats::{connection::State, Client, ConnectOptions, ServerAddr};
 
+use super::streams::Stores;
 use crate::config::{Config, NatsAuth};
 
-/// The client plus whether the streams this service needs have been set up.
+/// The client plus the buckets this service needs, once the streams have been set up.
 #[derive(Clone)]
 pub struct Nats {
     pub client: Client,
-    streams_ready: Arc<AtomicBool>,
+    stores: Arc<OnceLock<Stores>>,
 }
 
 impl Nats {
@@ -60,17 +58,21 @@ impl Nats {
             .map_err(|e| format!("NATS: {e}"))?;
         Ok(Nats {
             client,
-            streams_ready: Arc::new(AtomicBool::new(false)),
+            stores: Arc::new(OnceLock::new()),
         })
     }
 
-    pub fn mark_streams_ready(&self) {
-        self.streams_ready.store(true, Ordering::Release);
+    pub fn set_stores(&self, stores: Stores) {
+        let _ = self.stores.set(stores);
+    }
+
+    /// The buckets, once the streams exist.
+    pub fn stores(&self) -> Option<&Stores> {
+        self.stores.get()
     }
 
     /// Connected, and the streams exist: a webhook can be stored now.
     pub fn is_ready(&self) -> bool {
-        self.streams_ready.load(Ordering::Acquire)
-            && self.client.connection_state() == State::Connected
+        self.stores.get().is_some() && self.client.connection_state() == State::Connected
     }
 }

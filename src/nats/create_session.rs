@@ -7,7 +7,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::Instrument;
 
 use super::envelope::{self, Incoming};
-use crate::{error::Error, payment::checkout::create, stripe::client::StripeApi};
+use crate::{error::Error, payment::checkout::Checkout};
 
 pub const SUBJECT: &str = "create.payment.session";
 pub const SERVICE_NAME: &str = "payments";
@@ -16,7 +16,7 @@ pub const QUEUE_GROUP: &str = "payments";
 /// Serves requests until `shutdown`; every request runs on `tracker` so shutdown can wait for it.
 pub async fn serve(
     client: async_nats::Client,
-    stripe: StripeApi,
+    checkout: Checkout,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) -> Result<(), async_nats::Error> {
@@ -36,11 +36,11 @@ pub async fn serve(
             _ = shutdown.cancelled() => break,
             request = endpoint.next() => {
                 let Some(request) = request else { break };
-                let stripe = stripe.clone();
+                let checkout = checkout.clone();
                 // The caller's id when it sent one (NestJS packet id, or an x-request-id header), for correlation.
                 let request_id = request_id(&request.message);
                 let span = tracing::info_span!("nats_request", subject = SUBJECT, request_id);
-                tracker.spawn(async move { handle(&stripe, request).await }.instrument(span));
+                tracker.spawn(async move { handle(&checkout, request).await }.instrument(span));
             }
         }
     }
@@ -50,7 +50,7 @@ pub async fn serve(
     Ok(())
 }
 
-async fn handle(stripe: &StripeApi, request: async_nats::service::Request) {
+async fn handle(checkout: &Checkout, request: async_nats::service::Request) {
     let message = &request.message;
     let sent = match envelope::classify(&message.payload) {
         Incoming::NestJs { id: None, .. } => {
@@ -59,7 +59,7 @@ async fn handle(stripe: &StripeApi, request: async_nats::service::Request) {
         }
         Incoming::NestJs { id: Some(id), data } => {
             let body = data.as_ref().map_or("null", |d| d.get());
-            let result = create(stripe, body.as_bytes(), None).await;
+            let result = checkout.create(body.as_bytes(), None).await;
             log_result("nestjs", &result);
             request
                 .respond(Ok(envelope::nest_reply(&id, &result).into()))
@@ -71,7 +71,7 @@ async fn handle(stripe: &StripeApi, request: async_nats::service::Request) {
                 .as_ref()
                 .and_then(|h| h.get("Idempotency-Key"))
                 .map(|v| v.as_str().to_owned());
-            let result = create(stripe, body, key.as_deref()).await;
+            let result = checkout.create(body, key.as_deref()).await;
             log_result("plain", &result);
             match result {
                 Ok(created) => {

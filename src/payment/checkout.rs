@@ -1,23 +1,59 @@
 //! The create-session request (CONTRACT §2), the same object over HTTP and NATS: parsing with messages that name
 //! the offending field, conversion to minor units, and the idempotency key derived from its canonical form.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::money::Currency;
-use crate::{error::Error, stripe::client::StripeApi};
+use crate::{
+    callback::{self, Callbacks, Target},
+    error::Error,
+    stripe::client::StripeApi,
+};
 
-/// Parses a create request (HTTP or NATS body) and creates its Checkout Session.
-pub async fn create(
-    stripe: &StripeApi,
-    body: &[u8],
-    idempotency_key: Option<&str>,
-) -> Result<SessionCreated, Error> {
-    let request = CreateSession::from_json(body)?;
-    stripe
-        .create_checkout_session(&request, idempotency_key)
-        .await
+/// Creating sessions, as HTTP and NATS both offer it.
+#[derive(Clone)]
+pub struct Checkout {
+    pub stripe: StripeApi,
+    pub callbacks: Callbacks,
+}
+
+impl Checkout {
+    /// Parses a create request (HTTP or NATS body), creates its Checkout Session, and keeps its callback.
+    pub async fn create(
+        &self,
+        body: &[u8],
+        idempotency_key: Option<&str>,
+    ) -> Result<SessionCreated, Error> {
+        let request = CreateSession::from_json(body)?;
+        let key = idempotency_key.map_or_else(|| request.idempotency_key(), str::to_owned);
+        let callback_id = match &request.callback {
+            Some(callback) => {
+                self.callbacks.check(callback).await?;
+                Some(callback::callback_id(&key))
+            }
+            None => None,
+        };
+        let created = self
+            .stripe
+            .create_checkout_session(&request, &key, callback_id.as_deref())
+            .await?;
+        if let (Some(id), Some(callback)) = (&callback_id, &request.callback) {
+            let target = Target {
+                url: callback.url.to_string(),
+                method: callback.method.clone(),
+                order_id: request.order_id.clone(),
+                session_id: created.session_id.clone(),
+                metadata: request.metadata.clone(),
+            };
+            // If this fails the caller gets a 503 and retries; the retry finds the same session (same key).
+            self.callbacks.save(id, &target).await?;
+        }
+        Ok(created)
+    }
 }
 
 /// A validated request to create a Checkout Session.
@@ -26,7 +62,25 @@ pub struct CreateSession {
     pub order_id: String,
     pub currency: Currency,
     pub items: Vec<LineItem>,
+    /// Where to send the signed callback on each final outcome (CONTRACT §7).
+    pub callback: Option<CallbackRequest>,
+    /// Caller's values: passed to Stripe and returned in the callback.
+    pub metadata: BTreeMap<String, String>,
 }
+
+/// A callback target as requested; the address is checked again when a callback is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackRequest {
+    pub url: url::Url,
+    /// `POST` or `PUT`.
+    pub method: String,
+}
+
+/// Metadata keys the service itself writes to Stripe.
+pub const RESERVED_METADATA: [&str; 2] = [
+    crate::stripe::client::ORDER_ID_KEY,
+    crate::stripe::client::CALLBACK_KEY,
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineItem {
@@ -59,6 +113,26 @@ pub struct Wire {
     currency: String,
     #[schema(min_items = 1, max_items = 100)]
     items: Vec<WireItem>,
+    /// Optional: an HTTP callback on each final outcome, signed per Standard Webhooks.
+    #[serde(default)]
+    callback: Option<WireCallback>,
+    /// Optional: at most 20 string values, passed to Stripe and returned in the callback.
+    #[serde(default)]
+    #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
+    metadata: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = CallbackTarget)]
+pub struct WireCallback {
+    /// http(s); private, loopback and link-local addresses are refused unless CALLBACK_ALLOW_PRIVATE=true.
+    #[schema(example = "https://orders.example.com/hooks/payments")]
+    url: String,
+    /// `POST` (default) or `PUT`.
+    #[serde(default)]
+    #[schema(example = "POST")]
+    method: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -76,6 +150,12 @@ pub struct WireItem {
 /// Longest accepted text field; Stripe's own limits are of this order and anything longer is a mistake.
 const MAX_TEXT: usize = 500;
 const MAX_ITEMS: usize = 100;
+/// Stripe's metadata limits: 50 keys (20 are the caller's here), 40-character keys, 500-character values.
+const MAX_METADATA: usize = 20;
+const MAX_METADATA_KEY: usize = 40;
+const MAX_METADATA_VALUE: usize = 500;
+/// A callback URL is stored and sent as-is; longer ones are mistakes or abuse.
+const MAX_URL: usize = 2048;
 
 impl CreateSession {
     /// Parses and validates a JSON body.
@@ -135,6 +215,8 @@ impl CreateSession {
             order_id: order_id.to_owned(),
             currency,
             items,
+            callback: wire.callback.map(validate_callback).transpose()?,
+            metadata: validate_metadata(wire.metadata.unwrap_or_default())?,
         })
     }
 
@@ -153,8 +235,68 @@ impl CreateSession {
             field(&item.unit_amount.to_string());
             field(&item.quantity.to_string());
         }
+        if let Some(callback) = &self.callback {
+            field(callback.url.as_str());
+            field(&callback.method);
+        }
+        for (key, value) in &self.metadata {
+            field(key);
+            field(value);
+        }
         format!("create-session-{}", hex::encode(hash.finalize()))
     }
+}
+
+fn validate_callback(wire: WireCallback) -> Result<CallbackRequest, Error> {
+    let url = url::Url::parse(wire.url.trim())
+        .ok()
+        .filter(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && wire.url.len() <= MAX_URL
+        })
+        .ok_or_else(|| Error::Invalid(rule("callback.url")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Invalid(
+            "callback.url must not carry credentials".into(),
+        ));
+    }
+    let method = wire
+        .method
+        .as_deref()
+        .unwrap_or("POST")
+        .trim()
+        .to_ascii_uppercase();
+    if method != "POST" && method != "PUT" {
+        return Err(Error::Invalid(rule("callback.method")));
+    }
+    Ok(CallbackRequest { url, method })
+}
+
+fn validate_metadata(
+    metadata: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, Error> {
+    if metadata.len() > MAX_METADATA {
+        return Err(Error::Invalid(rule("metadata")));
+    }
+    for (key, value) in &metadata {
+        if key.is_empty() || key.chars().count() > MAX_METADATA_KEY || key.contains(['[', ']']) {
+            return Err(Error::Invalid(format!(
+                "metadata keys must be 1 to {MAX_METADATA_KEY} characters without [ or ] (got {key:?})"
+            )));
+        }
+        if RESERVED_METADATA.contains(&key.as_str()) {
+            return Err(Error::Invalid(format!(
+                "metadata.{key} is reserved for the service"
+            )));
+        }
+        if value.chars().count() > MAX_METADATA_VALUE {
+            return Err(Error::Invalid(format!(
+                "metadata.{key} must be at most {MAX_METADATA_VALUE} characters"
+            )));
+        }
+    }
+    Ok(metadata)
 }
 
 /// What each field must be, for messages such as `items[0].price must be a positive number`.
@@ -166,6 +308,11 @@ fn rule_text(field: &str) -> &'static str {
         "items[].name" => "must be a non-empty string",
         "items[].price" => "must be a positive number",
         "items[].quantity" => "must be a positive integer",
+        "callback" => "must be an object with url and method",
+        "callback.url" => "must be an http(s) URL",
+        "callback.method" => "must be POST or PUT",
+        "metadata" => "must be an object of at most 20 string values",
+        f if f.starts_with("metadata.") => "must be a string",
         _ => "is invalid",
     }
 }

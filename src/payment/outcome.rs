@@ -87,6 +87,16 @@ impl Message {
         }
     }
 
+    /// The `status` of the callback this outcome causes (CONTRACT §7).
+    pub fn status(&self) -> &'static str {
+        match self {
+            Message::Succeeded { .. } => "succeeded",
+            Message::Failed { .. } => "failed",
+            Message::Expired { .. } => "expired",
+            Message::Refunded { .. } => "refunded",
+        }
+    }
+
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("outcome serialises")
     }

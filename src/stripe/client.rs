@@ -22,6 +22,8 @@ use crate::{
 
 /// The metadata key that carries the order id on sessions, payment intents and (copied by Stripe) charges.
 pub const ORDER_ID_KEY: &str = "orderId";
+/// The metadata key that carries the callback id, so any replica can find the callback of any event.
+pub const CALLBACK_KEY: &str = "payments_callback";
 
 #[derive(Clone)]
 pub struct StripeApi {
@@ -54,19 +56,28 @@ impl StripeApi {
     }
 
     /// Creates a Checkout Session; `idempotency_key` (the caller's, or one derived from the request) makes a
-    /// retried request return the same session.
+    /// retried request return the same session. `callback_id` names the callback target, if any.
     pub async fn create_checkout_session(
         &self,
         request: &CreateSession,
-        idempotency_key: Option<&str>,
+        idempotency_key: &str,
+        callback_id: Option<&str>,
     ) -> Result<SessionCreated, Error> {
-        let key = match idempotency_key {
-            Some(key) => IdempotencyKey::new(key)
-                .map_err(|e| Error::Invalid(format!("Idempotency-Key header is invalid: {e}")))?,
-            None => IdempotencyKey::new(request.idempotency_key())
-                .map_err(|e| Error::Internal(format!("derived idempotency key: {e}")))?,
+        let key = IdempotencyKey::new(idempotency_key)
+            .map_err(|e| Error::Invalid(format!("Idempotency-Key header is invalid: {e}")))?;
+        // On the session and the payment intent (whose charges copy it), so every event carries it.
+        let metadata = || {
+            let mut metadata: std::collections::HashMap<String, String> = request
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            metadata.insert(ORDER_ID_KEY.to_owned(), request.order_id.clone());
+            if let Some(id) = callback_id {
+                metadata.insert(CALLBACK_KEY.to_owned(), id.to_owned());
+            }
+            metadata
         };
-        let metadata = || [(ORDER_ID_KEY.to_owned(), request.order_id.clone())].into();
         let currency: stripe_types::Currency = request.currency.code().parse().unwrap_or_default();
         let line_items = request
             .items

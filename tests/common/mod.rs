@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod events;
+pub mod receiver;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -183,6 +184,16 @@ impl TestApp {
         tokio::time::timeout(Duration::from_secs(30), idle)
             .await
             .expect("pipeline became idle");
+    }
+
+    /// Forwards the emulator's events (as Stripe would deliver them) from index `from` on; returns the new count.
+    pub async fn forward_events(&self, from: usize) -> usize {
+        let events = self.standin.events();
+        for event in &events[from..] {
+            let response = self.post_event(&event.to_string()).await;
+            assert_eq!(response.status(), 200, "forwarding {}", event["type"]);
+        }
+        events.len()
     }
 
     /// Every message in `PAYMENTS`, in order.

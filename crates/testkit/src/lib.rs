@@ -72,6 +72,14 @@ pub fn nats_server_bin() -> PathBuf {
     "nats-server".into()
 }
 
+/// The Python of `.tools/venv` (where `scripts/test.sh` installs `standardwebhooks`), or `TOOLS_PYTHON`.
+pub fn tools_python() -> PathBuf {
+    if let Some(python) = std::env::var_os("TOOLS_PYTHON") {
+        return python.into();
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/venv/bin/python3")
+}
+
 fn spawn(store: &tempfile::TempDir, port: Option<u16>) -> (Child, u16) {
     // Port -1 lets the server pick a free port and print it: no race with other tests.
     let port_arg = port.map_or("-1".to_owned(), |p| p.to_string());

@@ -1,0 +1,137 @@
+//! Signed callbacks to the caller (CONTRACT §7). A create request may name a callback URL; its target is kept in
+//! the `payment_callbacks` bucket under a callback id that travels in Stripe's metadata, so any replica can find
+//! it from any event. Each final outcome enqueues one delivery job in the `PAYMENT_CALLBACKS` work queue; the
+//! `worker` sends it, signed per Standard Webhooks, and retries on the configured schedule.
+
+pub mod guard;
+pub mod signing;
+pub mod worker;
+
+use std::collections::BTreeMap;
+
+use async_nats::{header::NATS_MESSAGE_ID, jetstream, HeaderMap};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    config::CallbackConfig,
+    error::Error,
+    nats::{connection::Nats, streams::CALLBACKS_SUBJECT},
+    payment::{checkout::CallbackRequest, outcome::Message},
+};
+
+/// Where and how to call back, stored when the session is created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub url: String,
+    pub method: String,
+    pub order_id: String,
+    pub session_id: String,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// One callback to deliver: enqueued once per outcome, attempted until delivered or given up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub callback_id: String,
+    /// `webhook-id`: the same on every attempt.
+    pub webhook_id: String,
+    /// `succeeded`, `failed`, `expired` or `refunded`.
+    pub status: String,
+}
+
+/// The callback body of CONTRACT §7.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Body<'a> {
+    pub id: &'a str,
+    pub order_id: &'a str,
+    pub status: &'a str,
+    pub metadata: &'a BTreeMap<String, String>,
+}
+
+/// `payment.callback.failed`, after the last attempt.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failed<'a> {
+    pub id: &'a str,
+    pub order_id: &'a str,
+    pub url: &'a str,
+    pub attempts: u32,
+    /// The HTTP status of the last attempt; 0 when there was none (refused address, no connection, timeout).
+    pub last_status: u16,
+}
+
+/// The callback id of a create request: derived from its idempotency key, so a retried request (which Stripe
+/// answers with the same session) sends Stripe the same metadata and refers to the same target.
+pub fn callback_id(idempotency_key: &str) -> String {
+    format!(
+        "cb_{}",
+        &hex::encode(Sha256::digest(idempotency_key.as_bytes()))[..32]
+    )
+}
+
+/// The create-time side of callbacks: checking a requested target, and saving it.
+#[derive(Clone)]
+pub struct Callbacks {
+    config: CallbackConfig,
+    nats: Nats,
+}
+
+impl Callbacks {
+    pub fn new(config: CallbackConfig, nats: Nats) -> Self {
+        Self { config, nats }
+    }
+
+    /// Refuses a callback the service cannot send: no signing secret, or a non-public address.
+    pub async fn check(&self, request: &CallbackRequest) -> Result<(), Error> {
+        if self.config.signing_secret.is_none() {
+            return Err(Error::Invalid(
+                "callback is not available: the service has no CALLBACK_SIGNING_SECRET".into(),
+            ));
+        }
+        guard::resolve(&request.url, self.config.allow_private)
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::Invalid(e.to_string()))
+    }
+
+    pub async fn save(&self, id: &str, target: &Target) -> Result<(), Error> {
+        let stores = self.nats.stores().ok_or_else(|| {
+            Error::Unavailable("NATS JetStream is not available to keep the callback".into())
+        })?;
+        let value = serde_json::to_vec(target).expect("target serialises");
+        stores
+            .callbacks
+            .put(id, value.into())
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::Unavailable(format!("keeping the callback: {e}")))
+    }
+}
+
+/// Enqueues the callback of one outcome (idempotent: `Nats-Msg-Id` is derived from the outcome id).
+pub async fn enqueue(
+    js: &jetstream::Context,
+    callback_id: &str,
+    outcome_id: &str,
+    message: &Message,
+) -> Result<(), Error> {
+    let job = Job {
+        callback_id: callback_id.to_owned(),
+        webhook_id: format!(
+            "msg_{}",
+            &hex::encode(Sha256::digest(outcome_id.as_bytes()))[..24]
+        ),
+        status: message.status().to_owned(),
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(NATS_MESSAGE_ID, format!("callback.{outcome_id}").as_str());
+    let body = serde_json::to_vec(&job).expect("job serialises");
+    js.publish_with_headers(CALLBACKS_SUBJECT, headers, body.into())
+        .await
+        .map_err(|e| Error::Unavailable(format!("enqueuing a callback: {e}")))?
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::Unavailable(format!("enqueuing a callback: {e}")))
+}

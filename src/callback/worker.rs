@@ -1,0 +1,316 @@
+//! The callback worker: a durable consumer of the `PAYMENT_CALLBACKS` work queue shared by all replicas (one
+//! attempt is with one replica at a time). Each attempt re-checks the address, sends the signed body without
+//! following redirects, and waits for the next one with a delayed NAK, so pending attempts live in JetStream
+//! and survive restarts. Any 2xx delivers; `410 Gone`, a refused address, or the last failed attempt ends it
+//! with `payment.callback.failed`.
+
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use async_nats::{
+    header::NATS_MESSAGE_ID,
+    jetstream::{self, consumer::pull, kv, AckKind},
+    HeaderMap,
+};
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::{guard, signing, Body, Failed, Job, Target};
+use crate::{
+    config::CallbackConfig,
+    nats::streams::{CALLBACKS_CONSUMER, CALLBACKS_STREAM},
+};
+
+/// Largest response body read from a callback receiver; the rest is dropped unread.
+const MAX_RESPONSE_BYTES: usize = 16 * 1024;
+const CONCURRENCY: usize = 32;
+
+#[derive(Clone)]
+pub struct Worker {
+    pub js: jetstream::Context,
+    pub targets: kv::Store,
+    pub config: CallbackConfig,
+}
+
+/// How one attempt ended.
+#[derive(Debug)]
+enum Attempt {
+    Delivered(u16),
+    Gone,
+    Refused(String),
+    Failed {
+        status: Option<u16>,
+        retry_after: Option<Duration>,
+    },
+}
+
+impl Worker {
+    pub async fn run(self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            match self.consumer().await {
+                Ok(messages) => {
+                    messages
+                        .take_until(shutdown.cancelled())
+                        .for_each_concurrent(CONCURRENCY, |message| async {
+                            match message {
+                                Ok(message) => self.handle(message).await,
+                                Err(e) => tracing::warn!(error = %e, "callback consumer"),
+                            }
+                        })
+                        .await
+                }
+                Err(e) => tracing::warn!(error = %e, "callback consumer unavailable; retrying"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    async fn consumer(&self) -> Result<pull::Stream, async_nats::Error> {
+        let stream = self.js.get_stream(CALLBACKS_STREAM).await?;
+        let config = pull::Config {
+            durable_name: Some(CALLBACKS_CONSUMER.into()),
+            description: Some("Delivers signed callbacks to callers".into()),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            // Longer than one attempt, so an attempt in progress is never handed to a second replica.
+            ack_wait: self.config.timeout + Duration::from_secs(30),
+            max_ack_pending: 256,
+            ..Default::default()
+        };
+        let consumer = match stream.create_consumer(config.clone()).await {
+            Ok(consumer) => consumer,
+            Err(_) => stream.update_consumer(config).await?,
+        };
+        Ok(consumer.messages().await?)
+    }
+
+    async fn handle(&self, message: jetstream::Message) {
+        let attempt = message.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
+        let ack = match self.deliver(&message.payload, attempt).await {
+            Ok(ack) => ack,
+            Err(e) => {
+                tracing::warn!(error = %e, "callback bookkeeping failed; retrying shortly");
+                AckKind::Nak(Some(Duration::from_secs(5)))
+            }
+        };
+        if let Err(e) = message.ack_with(ack).await {
+            tracing::warn!(error = %e, "could not acknowledge a callback attempt");
+        }
+    }
+
+    /// One attempt, and what JetStream should do with the job next.
+    async fn deliver(&self, payload: &[u8], attempt: u32) -> Result<AckKind, String> {
+        let Ok(job) = serde_json::from_slice::<Job>(payload) else {
+            tracing::error!("unreadable callback job dropped");
+            return Ok(AckKind::Term);
+        };
+        let Some(target) = self
+            .targets
+            .get(&job.callback_id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            tracing::warn!(callback = %job.callback_id, "callback target expired or missing; nothing to send");
+            return Ok(AckKind::Term);
+        };
+        let target: Target = serde_json::from_slice(&target).map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let result = self.send(&job, &target).await;
+        let host = url::Url::parse(&target.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let id = &job.webhook_id;
+        match &result {
+            Attempt::Delivered(status) => {
+                tracing::info!(webhook_id = %id, attempt, %host, status, "callback delivered")
+            }
+            Attempt::Gone => {
+                tracing::warn!(webhook_id = %id, attempt, %host, "callback receiver answered 410 Gone")
+            }
+            Attempt::Refused(why) => {
+                tracing::warn!(webhook_id = %id, attempt, %host, reason = %why, "callback refused")
+            }
+            Attempt::Failed { status, .. } => {
+                tracing::info!(webhook_id = %id, attempt, %host, ?status, "callback attempt failed")
+            }
+        }
+        crate::metrics::callback_attempt(label(&result), started);
+        let retries = self.config.retry_schedule.len() as u32;
+        let (last_status, delay) = match result {
+            Attempt::Delivered(_) => return Ok(AckKind::Ack),
+            Attempt::Gone => (Some(410), None),
+            Attempt::Refused(_) => (None, None),
+            Attempt::Failed { status, .. } if attempt > retries => (status, None),
+            Attempt::Failed {
+                status,
+                retry_after,
+            } => {
+                let scheduled = self.config.retry_schedule[(attempt - 1) as usize];
+                let longest = self
+                    .config
+                    .retry_schedule
+                    .iter()
+                    .max()
+                    .copied()
+                    .unwrap_or(scheduled);
+                // Retry-After is honoured, but within the schedule: never later than its longest pause.
+                (
+                    status,
+                    Some(retry_after.map_or(scheduled, |r| r.min(longest))),
+                )
+            }
+        };
+        if let Some(delay) = delay {
+            return Ok(AckKind::Nak(Some(delay)));
+        }
+        self.publish_failed(&job, &target, attempt, last_status)
+            .await?;
+        Ok(AckKind::Ack)
+    }
+
+    async fn send(&self, job: &Job, target: &Target) -> Attempt {
+        let Ok(url) = url::Url::parse(&target.url) else {
+            return Attempt::Refused("unparsable URL".into());
+        };
+        let addrs = match guard::resolve(&url, self.config.allow_private).await {
+            Ok(addrs) => addrs,
+            Err(e) => return Attempt::Refused(e.to_string()),
+        };
+        let body = serde_json::to_vec(&Body {
+            id: &target.session_id,
+            order_id: &target.order_id,
+            status: &job.status,
+            metadata: &target.metadata,
+        })
+        .expect("body serialises");
+        let secret = self
+            .config
+            .signing_secret
+            .as_ref()
+            .map(|s| s.expose())
+            .unwrap_or_default();
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs() as i64;
+        let signature = signing::sign(secret, &job.webhook_id, timestamp, &body);
+        let client = match client_for(&url, &addrs, self.config.timeout) {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::warn!(error = %e, "building the callback client");
+                return Attempt::Failed {
+                    status: None,
+                    retry_after: None,
+                };
+            }
+        };
+        let method = if target.method == "PUT" {
+            reqwest::Method::PUT
+        } else {
+            reqwest::Method::POST
+        };
+        let sent = client
+            .request(method, url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &job.webhook_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+            .await;
+        let mut response = match sent {
+            Ok(response) => response,
+            Err(_) => {
+                return Attempt::Failed {
+                    status: None,
+                    retry_after: None,
+                }
+            }
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        // Read a little of the body (so the connection ends cleanly), never all of it.
+        let mut read = 0;
+        while let Ok(Ok(Some(chunk))) =
+            tokio::time::timeout(self.config.timeout, response.chunk()).await
+        {
+            read += chunk.len();
+            if read >= MAX_RESPONSE_BYTES {
+                break;
+            }
+        }
+        match status {
+            200..=299 => Attempt::Delivered(status),
+            410 => Attempt::Gone,
+            _ => Attempt::Failed {
+                status: Some(status),
+                retry_after,
+            },
+        }
+    }
+
+    async fn publish_failed(
+        &self,
+        job: &Job,
+        target: &Target,
+        attempts: u32,
+        last_status: Option<u16>,
+    ) -> Result<(), String> {
+        let body = serde_json::to_vec(&Failed {
+            id: &target.session_id,
+            order_id: &target.order_id,
+            url: &target.url,
+            attempts,
+            last_status: last_status.unwrap_or(0),
+        })
+        .expect("failure serialises");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            NATS_MESSAGE_ID,
+            format!("callback_failed.{}", job.webhook_id).as_str(),
+        );
+        self.js
+            .publish_with_headers("payment.callback.failed", headers, body.into())
+            .await
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::warn!(webhook_id = %job.webhook_id, attempts, ?last_status, "callback failed for good");
+        Ok(())
+    }
+}
+
+/// A client that connects only to the checked addresses and follows no redirect.
+fn client_for(
+    url: &url::Url,
+    addrs: &[SocketAddr],
+    timeout: Duration,
+) -> reqwest::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .user_agent(concat!("payments-callbacks/", env!("CARGO_PKG_VERSION")));
+    if let Some(url::Host::Domain(name)) = url.host() {
+        builder = builder.resolve_to_addrs(name, addrs);
+    }
+    builder.build()
+}
+
+fn label(attempt: &Attempt) -> &'static str {
+    match attempt {
+        Attempt::Delivered(_) => "delivered",
+        Attempt::Gone => "gone",
+        Attempt::Refused(_) => "refused",
+        Attempt::Failed { .. } => "failed",
+    }
+}

@@ -1,0 +1,422 @@
+//! Signed callbacks (CONTRACT §7): delivered once per outcome, verified by an independent Standard Webhooks
+//! implementation, retried on a schedule that survives restarts and replicas, and refused for private targets.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{receiver::Receiver, TestApp, ORDER};
+use serde_json::{json, Value};
+use stripe_standin::Method;
+
+const SIGNING_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn settings(schedule: &'static str) -> [(&'static str, &'static str); 3] {
+    [
+        ("CALLBACK_SIGNING_SECRET", SIGNING_SECRET),
+        ("CALLBACK_ALLOW_PRIVATE", "true"),
+        ("CALLBACK_RETRY_SCHEDULE", schedule),
+    ]
+}
+
+/// Creates a session with a callback to `url` and returns its id.
+async fn create(app: &TestApp, order: &str, url: &str) -> String {
+    let body = json!({
+        "orderId": order, "currency": "usd", "items": [{"name": "Mug", "price": 9.5, "quantity": 1}],
+        "callback": {"url": url, "method": "POST"}, "metadata": {"cartId": "c-42"},
+    });
+    let response = app
+        .post_json("/payments/create-session", &body.to_string())
+        .await;
+    let status = response.status();
+    let reply: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{reply}");
+    reply["sessionId"].as_str().unwrap().to_owned()
+}
+
+/// Pays the session with the emulator and forwards the events Stripe would send.
+async fn pay(app: &TestApp, session: &str) {
+    let before = app.standin.events().len();
+    app.standin.pay(session, Method::Card).await.unwrap();
+    app.forward_events(before).await;
+}
+
+async fn wait_queue_empty(app: &TestApp) {
+    let empty = async {
+        loop {
+            let mut stream = app.js.get_stream("PAYMENT_CALLBACKS").await.unwrap();
+            if stream.info().await.unwrap().state.messages == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), empty)
+        .await
+        .expect("callback queue drained");
+}
+
+/// Verifies with the `standardwebhooks` package from PyPI, an implementation independent of ours.
+fn verify_independently(request: &common::receiver::Received) {
+    let python = testkit::tools_python();
+    let script = r#"
+import json, sys
+from standardwebhooks.webhooks import Webhook
+headers, body = json.loads(sys.argv[1]), sys.argv[2]
+Webhook(sys.argv[3]).verify(body, headers)
+print("verified")
+"#;
+    let headers = json!({
+        "webhook-id": request.header("webhook-id"),
+        "webhook-timestamp": request.header("webhook-timestamp"),
+        "webhook-signature": request.header("webhook-signature"),
+    });
+    let output = std::process::Command::new(&python)
+        .args([
+            "-c",
+            script,
+            &headers.to_string(),
+            std::str::from_utf8(&request.body).unwrap(),
+            SIGNING_SECRET,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{python:?}: {e} (scripts/test.sh installs it)"));
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).contains("verified"),
+        "standardwebhooks rejected the signature: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn each_final_outcome_is_called_back_once_signed_per_standard_webhooks() {
+    let receiver = Receiver::start(&[]).await;
+    let app = TestApp::spawn_with(&settings("1s")).await;
+    let paid = create(&app, ORDER, &receiver.url).await;
+    pay(&app, &paid).await;
+    let requests = receiver.wait_for(1).await;
+    let call = &requests[0];
+    assert_eq!(call.method, "POST");
+    assert_eq!(
+        call.json(),
+        json!({"id": paid, "orderId": ORDER, "status": "succeeded", "metadata": {"cartId": "c-42"}})
+    );
+    assert!(call.header("webhook-id").starts_with("msg_"));
+    assert!(call.header("webhook-signature").starts_with("v1,"));
+    verify_independently(call);
+
+    let expiring = create(&app, "order-expiring", &receiver.url).await;
+    let before = app.standin.events().len();
+    app.standin.expire(&expiring).await.unwrap();
+    app.forward_events(before).await;
+    let requests = receiver.wait_for(2).await;
+    assert_eq!(requests[1].json()["status"], "expired");
+    assert_eq!(requests[1].json()["id"], expiring.as_str());
+    assert_ne!(requests[1].header("webhook-id"), call.header("webhook-id"));
+    verify_independently(&requests[1]);
+
+    // Stripe's redeliveries of the same events call back nothing more.
+    app.forward_events(0).await;
+    app.wait_pipeline_idle().await;
+    wait_queue_empty(&app).await;
+    assert_eq!(receiver.received().len(), 2);
+    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"payments_callback_attempts_total{result="delivered"}"#), "{metrics}");
+    assert!(!metrics.contains(SIGNING_SECRET));
+}
+
+#[tokio::test]
+async fn failures_then_success_retry_with_the_same_webhook_id() {
+    let receiver = Receiver::start(&[(500, None), (502, None)]).await;
+    let app = TestApp::spawn_with(&settings("1s,1s,1s")).await;
+    let session = create(&app, ORDER, &receiver.url).await;
+    pay(&app, &session).await;
+    let requests = receiver.wait_for(3).await;
+    wait_queue_empty(&app).await;
+    let ids: Vec<String> = requests.iter().map(|r| r.header("webhook-id")).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    assert!(
+        requests[1].at - requests[0].at >= Duration::from_millis(900),
+        "waited the schedule"
+    );
+    assert_eq!(receiver.received().len(), 3);
+    assert!(app
+        .payments()
+        .await
+        .iter()
+        .all(|p| p.subject != "payment.callback.failed"));
+}
+
+#[tokio::test]
+async fn exhausted_retries_publish_payment_callback_failed() {
+    let receiver = Receiver::start(&[(500, None), (500, None), (500, None)]).await;
+    let app = TestApp::spawn_with(&settings("1s,1s")).await;
+    let session = create(&app, ORDER, &receiver.url).await;
+    pay(&app, &session).await;
+    receiver.wait_for(3).await;
+    wait_queue_empty(&app).await;
+    let failed: Vec<_> = app
+        .payments()
+        .await
+        .into_iter()
+        .filter(|p| p.subject == "payment.callback.failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        failed[0].body,
+        json!({"id": session, "orderId": ORDER, "url": receiver.url, "attempts": 3, "lastStatus": 500})
+    );
+    assert_eq!(receiver.received().len(), 3, "no attempt after the last");
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_within_the_schedule_and_410_stops() {
+    let receiver = Receiver::start(&[(503, Some(2)), (200, None)]).await;
+    let app = TestApp::spawn_with(&settings("1s,3s")).await;
+    let session = create(&app, ORDER, &receiver.url).await;
+    pay(&app, &session).await;
+    let requests = receiver.wait_for(2).await;
+    let gap = requests[1].at - requests[0].at;
+    assert!(
+        gap >= Duration::from_millis(1900),
+        "Retry-After 2 s honoured over the 1 s schedule: {gap:?}"
+    );
+
+    let gone = Receiver::start(&[(410, None)]).await;
+    let session = create(&app, "order-gone", &gone.url).await;
+    pay(&app, &session).await;
+    gone.wait_for(1).await;
+    wait_queue_empty(&app).await;
+    let failed: Vec<_> = app
+        .payments()
+        .await
+        .into_iter()
+        .filter(|p| p.subject == "payment.callback.failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].body["lastStatus"], 410);
+    assert_eq!(failed[0].body["attempts"], 1);
+    assert_eq!(gone.received().len(), 1, "410 stops at once");
+}
+
+#[tokio::test]
+async fn a_pending_attempt_survives_a_restart_and_happens_once() {
+    let receiver = Receiver::start(&[(500, None)]).await;
+    let mut first = TestApp::spawn_with(&settings("2s")).await;
+    let session = create(&first, ORDER, &receiver.url).await;
+    pay(&first, &session).await;
+    receiver.wait_for(1).await;
+    first.stop().await; // the retry is due in 2 s; nothing of it is in memory any more
+
+    let config = payments::Config::from_vars(common::vars(
+        &first.nats.url(),
+        &first.standin.base_url(),
+        &settings("2s"),
+    ))
+    .unwrap();
+    let second = payments::Application::build(config).await.unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let handle = tokio::spawn(second.run_until_stopped(stop.clone()));
+    let requests = receiver.wait_for(2).await;
+    assert_eq!(
+        requests[0].header("webhook-id"),
+        requests[1].header("webhook-id")
+    );
+    wait_queue_empty(&first).await;
+    assert_eq!(receiver.received().len(), 2);
+    stop.cancel();
+    handle.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn two_replicas_make_each_attempt_once() {
+    let receiver = Receiver::failing_first_attempts(503).await;
+    let app = TestApp::spawn_with(&settings("1s")).await;
+    let config = payments::Config::from_vars(common::vars(
+        &app.nats.url(),
+        &app.standin.base_url(),
+        &settings("1s"),
+    ))
+    .unwrap();
+    let replica = payments::Application::build(config).await.unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let handle = tokio::spawn(replica.run_until_stopped(stop.clone()));
+
+    const N: usize = 6;
+    for i in 0..N {
+        let session = create(&app, &format!("order-replicas-{i}"), &receiver.url).await;
+        pay(&app, &session).await;
+    }
+    receiver.wait_for(2 * N).await;
+    wait_queue_empty(&app).await;
+    let mut per_id = std::collections::BTreeMap::<String, usize>::new();
+    for request in receiver.received() {
+        *per_id.entry(request.header("webhook-id")).or_default() += 1;
+    }
+    assert_eq!(per_id.len(), N);
+    assert!(
+        per_id.values().all(|&n| n == 2),
+        "one failed attempt and one retry each: {per_id:?}"
+    );
+    stop.cancel();
+    handle.await.unwrap().unwrap();
+}
+
+/// Tries to create a session with this callback and metadata; returns the status and message.
+async fn attempt(app: &TestApp, callback: Value, metadata: Value) -> (u16, String) {
+    let body = json!({"orderId": ORDER, "currency": "usd", "items": [{"name": "a", "price": 1, "quantity": 1}],
+        "callback": callback, "metadata": metadata});
+    let response = app
+        .post_json("/payments/create-session", &body.to_string())
+        .await;
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json::<Value>().await.unwrap()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn private_targets_and_bad_callbacks_are_refused() {
+    let receiver = Receiver::start(&[]).await;
+    let app = TestApp::spawn_with(&[("CALLBACK_SIGNING_SECRET", SIGNING_SECRET)]).await; // guard on
+    for (url, reason) in [
+        (receiver.url.as_str(), "loopback"),
+        ("http://localhost:8080/x", "loopback"),
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            "link-local or cloud metadata",
+        ),
+        ("http://10.0.0.7/hook", "private"),
+        ("http://[::1]/hook", "loopback"),
+        ("http://100.100.100.200/", "carrier-grade NAT"),
+    ] {
+        let (status, message) =
+            attempt(&app, json!({"url": url, "method": "POST"}), json!({})).await;
+        assert_eq!(status, 400, "{url}");
+        assert!(message.contains(reason), "{url}: {message}");
+    }
+    let bad = [
+        (
+            json!({"url": "ftp://example.com/x"}),
+            json!({}),
+            "callback.url must be an http(s) URL",
+        ),
+        (
+            json!({"url": "https://example.com/x", "method": "GET"}),
+            json!({}),
+            "callback.method must be POST or PUT",
+        ),
+        (
+            json!({"url": "https://example.com/x", "extra": 1}),
+            json!({}),
+            "property callback.extra should not exist",
+        ),
+        (
+            json!({"url": "https://example.com/x"}),
+            json!({"n": 5}),
+            "metadata.n must be a string",
+        ),
+        (
+            json!({"url": "https://example.com/x"}),
+            json!({"orderId": "x"}),
+            "metadata.orderId is reserved for the service",
+        ),
+    ];
+    for (callback, metadata, expected) in bad {
+        let (status, message) = attempt(&app, callback, metadata).await;
+        assert_eq!((status, message.as_str()), (400, expected));
+    }
+    let many: serde_json::Map<String, Value> =
+        (0..21).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let (status, message) = attempt(
+        &app,
+        json!({"url": "https://example.com/x"}),
+        Value::Object(many),
+    )
+    .await;
+    assert_eq!(
+        (status, message.as_str()),
+        (
+            400,
+            "metadata must be an object of at most 20 string values"
+        )
+    );
+    assert_eq!(app.standin.sessions_created(), 0, "nothing reached Stripe");
+    assert!(receiver.received().is_empty());
+
+    let unsigned = TestApp::spawn().await; // no CALLBACK_SIGNING_SECRET
+    let body = json!({"orderId": ORDER, "currency": "usd", "items": [{"name": "a", "price": 1, "quantity": 1}],
+        "callback": {"url": "https://example.com/x"}});
+    let response = unsigned
+        .post_json("/payments/create-session", &body.to_string())
+        .await;
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn a_target_that_turned_private_is_refused_at_send_time() {
+    let receiver = Receiver::start(&[]).await;
+    // One replica allowed it when the session was created; this one, with the guard on, sends.
+    let creator = TestApp::spawn_with(&settings("1s")).await;
+    let session = create(&creator, ORDER, &receiver.url).await;
+    let sender_vars = common::vars(
+        &creator.nats.url(),
+        &creator.standin.base_url(),
+        &[("CALLBACK_SIGNING_SECRET", SIGNING_SECRET)],
+    );
+    let mut creator = creator;
+    creator.stop().await;
+    let sender = payments::Application::build(payments::Config::from_vars(sender_vars).unwrap())
+        .await
+        .unwrap();
+    let sender_base = format!("http://127.0.0.1:{}", sender.port());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let handle = tokio::spawn(sender.run_until_stopped(stop.clone()));
+
+    let before = creator.standin.events().len();
+    creator.standin.pay(&session, Method::Card).await.unwrap();
+    let http = reqwest::Client::new();
+    for event in &creator.standin.events()[before..] {
+        let body = event.to_string();
+        let signature = common::sign_now(common::ENDPOINT_SECRET, &body);
+        let sent = async {
+            loop {
+                let reply = http
+                    .post(format!("{sender_base}/payments/webhook"))
+                    .header("stripe-signature", &signature)
+                    .body(body.clone())
+                    .send()
+                    .await;
+                if reply.is_ok_and(|r| r.status() == 200) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await; // until the replica is ready
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), sent)
+            .await
+            .expect("event accepted");
+    }
+    wait_queue_empty(&creator).await;
+    let failed: Vec<_> = creator
+        .payments()
+        .await
+        .into_iter()
+        .filter(|p| p.subject == "payment.callback.failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        failed[0].body["lastStatus"], 0,
+        "no HTTP status: the request was never sent"
+    );
+    assert!(
+        receiver.received().is_empty(),
+        "the private address was never contacted"
+    );
+    stop.cancel();
+    handle.await.unwrap().unwrap();
+}
