@@ -1,9 +1,13 @@
-//! The command line: `payments serve` (the default) runs the service.
+//! The command line: `payments serve` (the default) runs the service; the other subcommands help operate it.
+
+use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
-use tokio_util::sync::CancellationToken;
 
-use crate::{app::Application, config::Config, telemetry};
+mod healthcheck;
+mod replay;
+mod serve;
+mod watch;
 
 #[derive(Parser)]
 #[command(
@@ -26,77 +30,64 @@ enum Command {
         #[arg(long, env = "PORT", default_value_t = 3000)]
         port: u16,
     },
+    /// Re-process stored Stripe events (the audit trail) by id or time range. Outcomes already published are
+    /// not published again, unless --force.
+    Replay {
+        /// An event id (evt_…); repeat for several.
+        #[arg(long = "event", value_name = "EVENT_ID")]
+        events: Vec<String>,
+        /// Events stored at or after this time: RFC 3339 (2026-11-20T10:00:00Z) or an age (2h, 3d).
+        #[arg(long, value_parser = parse_time)]
+        since: Option<SystemTime>,
+        /// Events stored up to this time: RFC 3339 or an age.
+        #[arg(long, value_parser = parse_time)]
+        until: Option<SystemTime>,
+        /// Publish each outcome again under a new outcome id (consumers see it again).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print payment events from NATS as they are published (subject `payment.>` by default).
+    Watch {
+        #[arg(long, default_value = "payment.>")]
+        subject: String,
+        /// NATS URLs, comma-separated.
+        #[arg(long, env = "NATS_SERVERS", default_value = "nats://localhost:4222")]
+        servers: String,
+    },
+}
+
+/// RFC 3339, or a duration meaning that long ago.
+fn parse_time(text: &str) -> Result<SystemTime, String> {
+    if let Ok(time) = humantime::parse_rfc3339_weak(text) {
+        return Ok(time);
+    }
+    let age = humantime::parse_duration(text)
+        .map_err(|_| format!("{text:?} is neither an RFC 3339 time nor a duration such as 2h"))?;
+    SystemTime::now()
+        .checked_sub(age)
+        .ok_or_else(|| "too far back".to_owned())
 }
 
 impl Cli {
     /// Runs the chosen command and returns the process exit code.
     pub async fn run(self) -> i32 {
         match self.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve().await,
-            Command::Healthcheck { port } => healthcheck(port).await,
+            Command::Serve => serve::run().await,
+            Command::Healthcheck { port } => healthcheck::run(port).await,
+            Command::Replay {
+                events,
+                since,
+                until,
+                force,
+            } => {
+                let selection = crate::pipeline::replay::Selection {
+                    event_ids: events.into_iter().collect(),
+                    since,
+                    until,
+                };
+                replay::run(selection, force).await
+            }
+            Command::Watch { subject, servers } => watch::run(servers, subject).await,
         }
     }
-}
-
-async fn serve() -> i32 {
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("payments: {e}");
-            return 2;
-        }
-    };
-    telemetry::init(config.log_format);
-    let app = match Application::build(config).await {
-        Ok(app) => app,
-        Err(e) => {
-            tracing::error!(error = %e, "start-up failed");
-            return 1;
-        }
-    };
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
-    match app.run_until_stopped(shutdown).await {
-        Ok(()) => 0,
-        Err(e) => {
-            tracing::error!(error = %e, "server failed");
-            1
-        }
-    }
-}
-
-/// A bare HTTP/1.1 GET over loopback: no client library needed for one request.
-async fn healthcheck(port: u16) -> i32 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let probe = async {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-        stream
-            .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            .await?;
-        let mut head = [0u8; 12];
-        stream.read_exact(&mut head).await?;
-        Ok::<_, std::io::Error>(head.starts_with(b"HTTP/1.1 200"))
-    };
-    match tokio::time::timeout(std::time::Duration::from_secs(3), probe).await {
-        Ok(Ok(true)) => 0,
-        _ => 1,
-    }
-}
-
-/// SIGTERM (Kubernetes, docker stop) or SIGINT (Ctrl-C) starts the graceful shutdown.
-async fn cancel_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutdown signal received");
-    shutdown.cancel();
 }

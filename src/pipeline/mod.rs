@@ -5,3 +5,4 @@
 pub mod inbox;
 pub mod ledger;
 pub mod processor;
+pub mod replay;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_nats::{
     header::NATS_MESSAGE_ID,
-    jetstream::{self, consumer::pull, AckKind},
+    jetstream::{self, consumer::pull, kv, AckKind},
     HeaderMap,
 };
 use futures::StreamExt;
@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 use super::ledger::{Claim, Ledger};
 use crate::{
+    config::Config,
     error::Error,
     metrics,
     nats::streams::PIPELINE_CONSUMER,
@@ -37,15 +38,31 @@ pub struct Processor {
     pub ack_wait: Duration,
 }
 
-/// How one event ended.
+/// How one event ended; the outcome id where there is one.
 #[derive(Debug, PartialEq)]
-enum Processed {
-    Published,
-    Duplicate,
+pub enum Processed {
+    Published(String),
+    Duplicate(String),
     Ignored(Unused),
 }
 
 impl Processor {
+    pub fn new(
+        config: &Config,
+        js: jetstream::Context,
+        ledger: kv::Store,
+        stripe: StripeApi,
+    ) -> Self {
+        Processor {
+            js,
+            // A claim outlives a normal publish (at most one JetStream timeout) with a wide margin.
+            ledger: Ledger::new(ledger, config.jetstream_timeout * 3),
+            stripe,
+            timeout: config.jetstream_timeout,
+            ack_wait: config.pipeline_ack_wait,
+        }
+    }
+
     /// The pipeline's durable consumer (created or updated: replicas agree on one configuration).
     pub async fn consumer(
         &self,
@@ -99,7 +116,7 @@ impl Processor {
 
     async fn handle(&self, message: jetstream::Message) {
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
-        let result = self.process(&message.payload).await;
+        let result = self.process(&message.payload, None).await;
         let event_type = message
             .headers
             .as_ref()
@@ -132,22 +149,29 @@ impl Processor {
         }
     }
 
-    async fn process(&self, payload: &[u8]) -> Result<Processed, Error> {
+    /// Maps one stored event to its outcome and publishes it once. `force` (replay only) appends a suffix to
+    /// the outcome id, so the outcome is published again under a new id, past the ledger and JetStream dedup.
+    pub async fn process(&self, payload: &[u8], force: Option<&str>) -> Result<Processed, Error> {
         let event = match StripeEvent::parse(payload) {
             Ok(event) => event,
             Err(e) => return Ok(Processed::Ignored(Unused::Unusable(e.to_string()))),
         };
+        let forced = |id: String| match force {
+            Some(suffix) => format!("{id}.{suffix}"),
+            None => id,
+        };
         let (id, message) = match outcome::plan(&event) {
             Plan::Ignore(unused) => return Ok(Processed::Ignored(unused)),
-            Plan::Publish(Outcome { id, message }) => (id, message),
+            Plan::Publish(Outcome { id, message }) => (forced(id), message),
             Plan::SucceededAfterLookup {
                 outcome_id,
                 order_id,
                 lookup,
             } => {
+                let outcome_id = forced(outcome_id);
                 // Skip the Stripe call when another event of this payment already published it.
                 if self.ledger.is_published(&outcome_id).await? {
-                    return Ok(Processed::Duplicate);
+                    return Ok(Processed::Duplicate(outcome_id));
                 }
                 match self.succeeded_after_lookup(order_id, lookup).await {
                     Ok(message) => (outcome_id, message),
@@ -163,15 +187,19 @@ impl Processor {
             }
         };
         match self.ledger.claim(&id).await? {
-            Claim::AlreadyPublished => Ok(Processed::Duplicate),
+            Claim::AlreadyPublished => Ok(Processed::Duplicate(id)),
             Claim::Busy => Err(Error::Unavailable(
                 "another worker is publishing this outcome".into(),
             )),
             Claim::Owned(revision) => {
                 self.publish(&id, &message, &event).await?;
+                // Before the ledger says "published": a crash in between re-runs both, and both de-duplicate.
+                if let Some(callback_id) = event.metadata(crate::stripe::client::CALLBACK_KEY) {
+                    crate::callback::enqueue(&self.js, callback_id, &id, &message).await?;
+                }
                 self.ledger.mark_published(&id, revision).await?;
                 tracing::info!(event_id = %event.id, outcome = %id, subject = message.subject(), "outcome published");
-                Ok(Processed::Published)
+                Ok(Processed::Published(id))
             }
         }
     }
@@ -224,8 +252,8 @@ impl Processor {
 
 fn result_label(result: &Result<Processed, Error>, delivered: i64) -> &'static str {
     match result {
-        Ok(Processed::Published) => "published",
-        Ok(Processed::Duplicate) => "duplicate",
+        Ok(Processed::Published(_)) => "published",
+        Ok(Processed::Duplicate(_)) => "duplicate",
         Ok(Processed::Ignored(Unused::Unusable(_))) => "unusable",
         Ok(Processed::Ignored(_)) => "ignored",
         Err(_) if delivered >= MAX_DELIVERIES => "failed",

@@ -1,0 +1,61 @@
+//! `payments replay`: re-processes stored events with the service's own configuration (NATS and Stripe).
+
+use crate::{
+    config::Config,
+    nats::connection::Nats,
+    pipeline::replay::{describe, Replayer, Selection},
+};
+
+pub async fn run(selection: Selection, force: bool) -> i32 {
+    if selection.event_ids.is_empty() && selection.since.is_none() && selection.until.is_none() {
+        eprintln!("payments replay: name events with --event, or a range with --since/--until");
+        return 2;
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("payments: {e}");
+            return 2;
+        }
+    };
+    let result = async {
+        let nats = Nats::connect(&config)
+            .await
+            .map_err(crate::error::Error::Unavailable)?;
+        let replayer = Replayer::connect(&config, nats.client.clone()).await?;
+        let mut failed = 0;
+        let count = replayer
+            .run(&selection, force, |replayed| {
+                failed += usize::from(replayed.result.is_err());
+                println!("{}", describe(replayed, force));
+            })
+            .await?;
+        nats.client
+            .flush()
+            .await
+            .map_err(|e| crate::error::Error::Unavailable(e.to_string()))?;
+        Ok::<_, crate::error::Error>((count, failed))
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(600), result).await {
+        Ok(Ok((count, failed))) => {
+            let missing = if selection.event_ids.len() > count {
+                format!(
+                    " ({} of the named ids not found)",
+                    selection.event_ids.len() - count
+                )
+            } else {
+                String::new()
+            };
+            println!("replayed {count} event(s), {failed} failed{missing}");
+            i32::from(failed > 0 || selection.event_ids.len() > count)
+        }
+        Ok(Err(e)) => {
+            eprintln!("payments replay: {e}");
+            1
+        }
+        Err(_) => {
+            eprintln!("payments replay: timed out");
+            1
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! `payments replay` against stored events: de-duplication still applies, `--force` republishes under a new id.
+
+mod common;
+
+use common::{events::Payment, TestApp};
+
+/// Runs `payments replay` as an operator would, without blocking the runtime the service runs on.
+async fn replay(app: &TestApp, args: &[&str]) -> (i32, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_payments"))
+        .current_dir(std::env::temp_dir())
+        .env_clear()
+        .envs(common::vars(&app.nats.url(), &app.standin.base_url(), &[]))
+        .arg("replay")
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code().unwrap(), text)
+}
+
+#[tokio::test]
+async fn replay_publishes_nothing_new_unless_forced() {
+    let app = TestApp::spawn().await;
+    let paid = Payment::new("replayed");
+    let expired = Payment::new("replay-expired");
+    assert_eq!(app.post_event(&paid.charge_succeeded()).await.status(), 200);
+    assert_eq!(app.post_event(&expired.expired()).await.status(), 200);
+    assert_eq!(
+        app.post_event(&common::fixture("charge.succeeded").to_string())
+            .await
+            .status(),
+        200
+    );
+    app.wait_pipeline_idle().await;
+    assert_eq!(app.payments().await.len(), 2);
+
+    let event_id = format!("evt_ch_{}", paid.charge);
+    let (code, out) = replay(&app, &["--event", &event_id]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("{event_id} charge.succeeded → nothing published: succeeded.pi_replayed was already published")), "{out}");
+    assert_eq!(app.payments().await.len(), 2, "nothing new");
+
+    let (code, out) = replay(&app, &["--since", "1h"]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("replayed 3 event(s), 0 failed"), "{out}");
+    assert!(
+        out.contains("unusable"),
+        "the fixture without orderId is reported: {out}"
+    );
+    assert_eq!(app.payments().await.len(), 2);
+
+    let (code, out) = replay(&app, &["--event", &event_id, "--force"]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("republished as succeeded.pi_replayed.replay-"),
+        "{out}"
+    );
+    let published = app.payments().await;
+    assert_eq!(published.len(), 3);
+    assert!(published[2]
+        .msg_id
+        .starts_with("succeeded.pi_replayed.replay-"));
+    assert_eq!(
+        published[2].body,
+        paid.succeeded_body(),
+        "the same body, under a new id"
+    );
+
+    let (code, out) = replay(&app, &["--event", "evt_does_not_exist"]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not found"), "{out}");
+    let (code, out) = replay(&app, &[]).await;
+    assert_eq!(code, 2, "{out}");
+}
