@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod healthcheck;
 mod replay;
 mod serve;
+mod trigger;
 mod watch;
 
 #[derive(Parser)]
@@ -46,6 +47,24 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Build a realistic Stripe event, sign it, and post it to the webhook (like `stripe trigger`, offline).
+    Trigger {
+        /// checkout.session.completed, checkout.session.async_payment_succeeded|failed, checkout.session.expired,
+        /// payment_intent.succeeded|payment_failed, charge.succeeded or charge.refunded.
+        event_type: String,
+        /// The order id put in the event's metadata (a new UUID by default).
+        #[arg(long)]
+        order_id: Option<String>,
+        /// The webhook to post to.
+        #[arg(long, default_value_t = default_webhook_url())]
+        url: String,
+        /// The signing secret; defaults to the first of STRIPE_ENDPOINT_SECRET.
+        #[arg(long)]
+        secret: Option<String>,
+        /// The Checkout emulator to register the event's objects with; defaults to STRIPE_API_BASE.
+        #[arg(long, env = "STRIPE_API_BASE")]
+        api: Option<String>,
+    },
     /// Print payment events from NATS as they are published (subject `payment.>` by default).
     Watch {
         #[arg(long, default_value = "payment.>")]
@@ -54,6 +73,11 @@ enum Command {
         #[arg(long, env = "NATS_SERVERS", default_value = "nats://localhost:4222")]
         servers: String,
     },
+}
+
+fn default_webhook_url() -> String {
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    format!("http://localhost:{port}/payments/webhook")
 }
 
 /// RFC 3339, or a duration meaning that long ago.
@@ -88,6 +112,22 @@ impl Cli {
                 replay::run(selection, force).await
             }
             Command::Watch { subject, servers } => watch::run(servers, subject).await,
+            Command::Trigger {
+                event_type,
+                order_id,
+                url,
+                secret,
+                api,
+            } => {
+                trigger::run(trigger::Trigger {
+                    event_type,
+                    order_id,
+                    url,
+                    secret,
+                    api,
+                })
+                .await
+            }
         }
     }
 }

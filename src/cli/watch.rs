@@ -4,7 +4,11 @@
 use futures::StreamExt;
 
 pub async fn run(servers: String, subject: String) -> i32 {
-    let client = match async_nats::connect(servers.as_str()).await {
+    // Waits for NATS rather than giving up: started beside a nats-server, it may come first.
+    let connecting = async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connect(servers.as_str());
+    let client = match connecting.await {
         Ok(client) => client,
         Err(e) => {
             eprintln!("payments watch: cannot connect to {servers}: {e}");
