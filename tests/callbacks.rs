@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{receiver::Receiver, TestApp, ORDER};
+use common::{receiver::Receiver, Replica, TestApp, ORDER};
 use serde_json::{json, Value};
 use stripe_standin::Method;
 
@@ -120,8 +120,19 @@ async fn each_final_outcome_is_called_back_once_signed_per_standard_webhooks() {
     app.wait_pipeline_idle().await;
     wait_queue_empty(&app).await;
     assert_eq!(receiver.received().len(), 2);
-    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(r#"payments_callback_attempts_total{result="delivered"}"#), "{metrics}");
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"payments_callback_attempts_total{result="delivered"}"#),
+        "{metrics}"
+    );
     assert!(!metrics.contains(SIGNING_SECRET));
 }
 
@@ -208,15 +219,7 @@ async fn a_pending_attempt_survives_a_restart_and_happens_once() {
     receiver.wait_for(1).await;
     first.stop().await; // the retry is due in 2 s; nothing of it is in memory any more
 
-    let config = payments::Config::from_vars(common::vars(
-        &first.nats.url(),
-        &first.standin.base_url(),
-        &settings("2s"),
-    ))
-    .unwrap();
-    let second = payments::Application::build(config).await.unwrap();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let handle = tokio::spawn(second.run_until_stopped(stop.clone()));
+    let second = Replica::start(&first, &settings("2s")).await;
     let requests = receiver.wait_for(2).await;
     assert_eq!(
         requests[0].header("webhook-id"),
@@ -224,23 +227,14 @@ async fn a_pending_attempt_survives_a_restart_and_happens_once() {
     );
     wait_queue_empty(&first).await;
     assert_eq!(receiver.received().len(), 2);
-    stop.cancel();
-    handle.await.unwrap().unwrap();
+    second.stop().await;
 }
 
 #[tokio::test]
 async fn two_replicas_make_each_attempt_once() {
     let receiver = Receiver::failing_first_attempts(503).await;
     let app = TestApp::spawn_with(&settings("1s")).await;
-    let config = payments::Config::from_vars(common::vars(
-        &app.nats.url(),
-        &app.standin.base_url(),
-        &settings("1s"),
-    ))
-    .unwrap();
-    let replica = payments::Application::build(config).await.unwrap();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let handle = tokio::spawn(replica.run_until_stopped(stop.clone()));
+    let replica = Replica::start(&app, &settings("1s")).await;
 
     const N: usize = 6;
     for i in 0..N {
@@ -258,8 +252,7 @@ async fn two_replicas_make_each_attempt_once() {
         per_id.values().all(|&n| n == 2),
         "one failed attempt and one retry each: {per_id:?}"
     );
-    stop.cancel();
-    handle.await.unwrap().unwrap();
+    replica.stop().await;
 }
 
 /// Tries to create a session with this callback and metadata; returns the status and message.
@@ -363,19 +356,10 @@ async fn a_target_that_turned_private_is_refused_at_send_time() {
     // One replica allowed it when the session was created; this one, with the guard on, sends.
     let creator = TestApp::spawn_with(&settings("1s")).await;
     let session = create(&creator, ORDER, &receiver.url).await;
-    let sender_vars = common::vars(
-        &creator.nats.url(),
-        &creator.standin.base_url(),
-        &[("CALLBACK_SIGNING_SECRET", SIGNING_SECRET)],
-    );
     let mut creator = creator;
     creator.stop().await;
-    let sender = payments::Application::build(payments::Config::from_vars(sender_vars).unwrap())
-        .await
-        .unwrap();
-    let sender_base = format!("http://127.0.0.1:{}", sender.port());
-    let stop = tokio_util::sync::CancellationToken::new();
-    let handle = tokio::spawn(sender.run_until_stopped(stop.clone()));
+    let sender = Replica::start(&creator, &[("CALLBACK_SIGNING_SECRET", SIGNING_SECRET)]).await;
+    let sender_base = sender.base.clone();
 
     let before = creator.standin.events().len();
     creator.standin.pay(&session, Method::Card).await.unwrap();
@@ -417,6 +401,5 @@ async fn a_target_that_turned_private_is_refused_at_send_time() {
         receiver.received().is_empty(),
         "the private address was never contacted"
     );
-    stop.cancel();
-    handle.await.unwrap().unwrap();
+    sender.stop().await;
 }

@@ -184,15 +184,7 @@ async fn plain_request_reply_and_its_error_headers() {
 async fn two_replicas_answer_each_request_once() {
     let first = TestApp::spawn().await;
     // A second service on the same NATS and stand-in.
-    let config = payments::Config::from_vars(common::vars(
-        &first.nats.url(),
-        &first.standin.base_url(),
-        &[],
-    ))
-    .unwrap();
-    let second = payments::Application::build(config).await.unwrap();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let handle = tokio::spawn(second.run_until_stopped(stop.clone()));
+    let second = common::Replica::start(&first, &[]).await;
     // Wait until both instances are subscribed: $SRV.PING answers once per instance.
     wait_for_instances(&first.client, 2).await;
 
@@ -226,8 +218,7 @@ async fn two_replicas_answer_each_request_once() {
             .is_err(),
         "a duplicate reply"
     );
-    stop.cancel();
-    handle.await.unwrap().unwrap();
+    second.stop().await;
 }
 
 async fn wait_for_instances(client: &async_nats::Client, n: usize) {

@@ -4,20 +4,9 @@ mod common;
 
 use common::{events::Payment, TestApp};
 
-/// Runs `payments replay` as an operator would, without blocking the runtime the service runs on.
 async fn replay(app: &TestApp, args: &[&str]) -> (i32, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_payments"))
-        .current_dir(std::env::temp_dir())
-        .env_clear()
-        .envs(common::vars(&app.nats.url(), &app.standin.base_url(), &[]))
-        .arg("replay")
-        .args(args)
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).to_string()
-        + &String::from_utf8_lossy(&output.stderr);
-    (output.status.code().unwrap(), text)
+    let args: Vec<&str> = ["replay"].into_iter().chain(args.iter().copied()).collect();
+    common::run_cli(app, &args, &[]).await
 }
 
 #[tokio::test]

@@ -20,20 +20,13 @@ const CASES: [(&str, &str); 8] = [
 ];
 
 async fn trigger(app: &TestApp, args: &[&str]) -> (i32, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_payments"))
-        .current_dir(std::env::temp_dir())
-        .env_clear()
-        .env("STRIPE_API_BASE", app.standin.base_url())
-        .env("STRIPE_ENDPOINT_SECRET", common::ENDPOINT_SECRET)
-        .arg("trigger")
-        .args(args)
-        .args(["--url", &app.url("/payments/webhook")])
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).to_string()
-        + &String::from_utf8_lossy(&output.stderr);
-    (output.status.code().unwrap(), text)
+    let url = app.url("/payments/webhook");
+    let args: Vec<&str> = ["trigger"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .chain(["--url", &url])
+        .collect();
+    common::run_cli(app, &args, &[]).await
 }
 
 #[tokio::test]

@@ -202,6 +202,50 @@ impl TestApp {
     }
 }
 
+/// Another instance of the service on the same NATS and Stripe stand-in (a replica, or the service after a
+/// restart).
+pub struct Replica {
+    pub base: String,
+    stop: CancellationToken,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Replica {
+    pub async fn start(app: &TestApp, extra: &[(&str, &str)]) -> Replica {
+        let config = Config::from_vars(vars(&app.nats.url(), &app.standin.base_url(), extra))
+            .expect("config");
+        let service = Application::build(config).await.expect("build");
+        let base = format!("http://127.0.0.1:{}", service.port());
+        let stop = CancellationToken::new();
+        let handle = tokio::spawn(service.run_until_stopped(stop.clone()));
+        Replica { base, stop, handle }
+    }
+
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.handle
+            .await
+            .expect("replica task")
+            .expect("replica ran");
+    }
+}
+
+/// Runs the `payments` binary with a subcommand as an operator would (the test's service environment plus
+/// `extra`), without blocking the runtime the in-process service runs on. Returns the exit code and all output.
+pub async fn run_cli(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> (i32, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_payments"))
+        .current_dir(std::env::temp_dir())
+        .env_clear()
+        .envs(vars(&app.nats.url(), &app.standin.base_url(), extra))
+        .args(args)
+        .output()
+        .await
+        .expect("payments runs");
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code().expect("exit code"), text)
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
