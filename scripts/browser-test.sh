@@ -12,38 +12,11 @@
 # (CI) makes a missing browser a failure instead of a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/lib.sh
+source scripts/stack.sh
 
 SECRET=whsec_browser_offline_secret
 STRIPE_KEY=sk_test_browser_offline
-READY_TIMEOUT_S=60
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
-
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/payments-browser.XXXXXX")"
-pids=()
-status=1
-cleanup() {
-  local pid
-  # The test runs in its own process group (see below): signal the group, so its test process and Chromium stop too.
-  if [ -n "${test_pid:-}" ]; then kill -- "-$test_pid" 2>/dev/null || true; fi
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ "$status" -ne 0 ]; then
-    for log in "$tmp"/*.log; do
-      [ -s "$log" ] || continue
-      echo "---- last lines of $(basename "$log") ----" >&2
-      tail -n 40 "$log" >&2
-    done
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() {
-  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
 
 # Chromium (Debian's package). Without it, and unable to install it, the test itself skips and says why.
 if [ ! -x "$CHROMIUM" ]; then
@@ -74,61 +47,5 @@ else
   npm install --prefix e2e --no-audit --no-fund --loglevel=error >&2
 fi
 
-# -p for both packages: a bare `--bin stripe-standin` is not found from the root package (default-run).
-cargo build --quiet -p payments -p stripe-standin --bin payments --bin stripe-standin
-bin="${CARGO_TARGET_DIR:-target}/debug"
-case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
-
-ensure_nats_server
-nats_port="$(free_port)"
-"$NATS_SERVER_BIN" -js -a 127.0.0.1 -p "$nats_port" -sd "$tmp/nats" >"$tmp/nats-server.log" 2>&1 &
-pids+=($!)
-
-port="$(free_port)"
-base="http://127.0.0.1:$port"
-
-standin_port="$(free_port)"
-HOST=127.0.0.1 PORT="$standin_port" API_KEY="$STRIPE_KEY" \
-  PUBLIC_URL="http://127.0.0.1:$standin_port" \
-  WEBHOOK_URL="$base/payments/webhook" WEBHOOK_SECRET="$SECRET" \
-  "$bin/stripe-standin" >"$tmp/stripe-standin.log" 2>&1 &
-pids+=($!)
-
-# Started in the temporary directory so that a developer's .env (read from the working directory) cannot leak in.
-(cd "$tmp" && exec env PORT="$port" HOST=127.0.0.1 \
-  NATS_SERVERS="nats://127.0.0.1:$nats_port" \
-  STRIPE_SECRET="$STRIPE_KEY" \
-  STRIPE_ENDPOINT_SECRET="$SECRET" \
-  STRIPE_SUCCESS_URL="$base/payments/success" \
-  STRIPE_CANCEL_URL="$base/payments/cancel" \
-  STRIPE_API_BASE="http://127.0.0.1:$standin_port" \
-  SHUTDOWN_GRACE=5s NO_COLOR=1 \
-  "$bin/payments" serve) >"$tmp/payments.log" 2>&1 &
-payments_pid=$!
-pids+=($payments_pid)
-
-deadline=$((SECONDS + READY_TIMEOUT_S))
-until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$base/ready" || true)" = 200 ]; do
-  if ! kill -0 "$payments_pid" 2>/dev/null; then
-    echo "browser-test.sh: the service exited before it was ready" >&2
-    exit 1
-  fi
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "browser-test.sh: $base/ready not 200 after ${READY_TIMEOUT_S}s" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
-
-# In the background and waited for, so that a TERM or INT stops the run at once (traps run during `wait`); in its own
-# process group (set -m) so that cleanup stops the runner, its test process and Chromium together.
-set -m
-NATS_URL="nats://127.0.0.1:$nats_port" SERVICE_URL="$base" CHROMIUM="$CHROMIUM" \
-  node --test "$@" e2e/checkout.test.mjs </dev/null &
-test_pid=$!
-set +m
-set +e
-wait "$test_pid"
-status=$?
-set -e
-exit "$status"
+stack_start browser-test "$SECRET" "$STRIPE_KEY"
+CHROMIUM="$CHROMIUM" stack_run node --test "$@" e2e/checkout.test.mjs

@@ -48,26 +48,8 @@ fn missing_and_invalid_configuration_names_every_variable_and_no_secret() {
 async fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
     let nats = NatsServer::start();
     let standin = StandIn::with_api_key(common::STRIPE_SECRET).await;
-    let port = free_port();
-    let mut child = payments()
-        .envs(common::vars(
-            &nats.url(),
-            &standin.base_url(),
-            &[("PORT", &port.to_string())],
-        ))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut child, base) = serve(&nats, &standin, &[], Stdio::null()).await;
     let http = reqwest::Client::new();
-    wait_until(|| async {
-        http.get(format!("{base}/ready"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-    })
-    .await;
 
     // Stripe answers slowly: the request is in flight when SIGTERM arrives.
     standin.inject(Fault::Delay(Duration::from_millis(1500)), 1);
@@ -106,26 +88,7 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
 async fn sigterm_lets_an_in_flight_nats_request_finish() {
     let nats = NatsServer::start();
     let standin = StandIn::with_api_key(common::STRIPE_SECRET).await;
-    let port = free_port();
-    let mut child = payments()
-        .envs(common::vars(
-            &nats.url(),
-            &standin.base_url(),
-            &[("PORT", &port.to_string())],
-        ))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    wait_until(|| async {
-        http.get(format!("{base}/ready"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-    })
-    .await;
+    let (mut child, _) = serve(&nats, &standin, &[], Stdio::null()).await;
 
     standin.inject(Fault::Delay(Duration::from_millis(1500)), 1);
     let client = async_nats::connect(nats.url()).await.unwrap();
@@ -188,27 +151,15 @@ async fn healthcheck_subcommand_reports_the_local_service() {
 async fn json_logs_carry_request_and_event_ids_and_no_secret() {
     let nats = NatsServer::start();
     let standin = StandIn::with_api_key(common::STRIPE_SECRET).await;
-    let port = free_port();
     let log = tempfile::NamedTempFile::new().unwrap();
-    let mut child = payments()
-        .envs(common::vars(
-            &nats.url(),
-            &standin.base_url(),
-            &[("PORT", &port.to_string()), ("LOG_FORMAT", "json")],
-        ))
-        .stdout(Stdio::null())
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    wait_until(|| async {
-        http.get(format!("{base}/ready"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-    })
+    let (mut child, base) = serve(
+        &nats,
+        &standin,
+        &[("LOG_FORMAT", "json")],
+        log.reopen().unwrap().into(),
+    )
     .await;
+    let http = reqwest::Client::new();
     let event = common::events::Payment::new("logs").charge_succeeded();
     let reply = http
         .post(format!("{base}/payments/webhook"))
@@ -250,6 +201,34 @@ async fn json_logs_carry_request_and_event_ids_and_no_secret() {
     for secret in [common::STRIPE_SECRET, common::ENDPOINT_SECRET] {
         assert!(!all.contains(secret), "a secret reached the logs");
     }
+}
+
+/// Starts the binary as `payments serve` on a free port and waits until it is ready; returns it and its base URL.
+async fn serve(
+    nats: &NatsServer,
+    standin: &StandIn,
+    extra: &[(&str, &str)],
+    stderr: Stdio,
+) -> (std::process::Child, String) {
+    let port = free_port().to_string();
+    let mut env: Vec<(&str, &str)> = vec![("PORT", &port)];
+    env.extend_from_slice(extra);
+    let child = payments()
+        .envs(common::vars(&nats.url(), &standin.base_url(), &env))
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    wait_until(|| async {
+        http.get(format!("{base}/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    (child, base)
 }
 
 fn free_port() -> u16 {

@@ -30,63 +30,70 @@ pub struct Stores {
 
 /// Creates or updates everything; safe to run from any number of replicas at once.
 pub async fn ensure(js: &jetstream::Context, config: &Config) -> Result<Stores, async_nats::Error> {
-    js.create_or_update_stream(stream::Config {
-        name: config.events_stream.clone(),
-        description: Some("Verified Stripe webhook events: audit trail and pipeline inbox".into()),
-        subjects: vec![format!("{EVENTS_SUBJECT_PREFIX}.>")],
-        max_age: config.events_retention,
-        duplicate_window: config.dedup_window,
-        storage: stream::StorageType::File,
-        num_replicas: config.stream_replicas,
-        ..Default::default()
-    })
+    let events = format!("{EVENTS_SUBJECT_PREFIX}.>");
+    let audit = "Verified Stripe webhook events: audit trail and pipeline inbox";
+    js.create_or_update_stream(durable_stream(
+        config,
+        &config.events_stream,
+        audit,
+        &events,
+    ))
     .await?;
-    js.create_or_update_stream(stream::Config {
-        name: PAYMENTS_STREAM.into(),
-        description: Some("Payment outcomes published by the payments service".into()),
-        subjects: vec![PAYMENTS_SUBJECTS.into()],
-        max_age: config.events_retention,
-        duplicate_window: config.dedup_window,
-        storage: stream::StorageType::File,
-        num_replicas: config.stream_replicas,
-        ..Default::default()
-    })
+    let outcomes = "Payment outcomes published by the payments service";
+    js.create_or_update_stream(durable_stream(
+        config,
+        PAYMENTS_STREAM,
+        outcomes,
+        PAYMENTS_SUBJECTS,
+    ))
     .await?;
-    let ledger = js
-        .create_or_update_key_value(kv::Config {
-            bucket: OUTCOMES_BUCKET.into(),
-            description: "Outcomes already published (payment.* de-duplication ledger)".into(),
-            history: 1,
-            max_age: config.events_retention,
-            storage: stream::StorageType::File,
-            num_replicas: config.stream_replicas,
-            ..Default::default()
-        })
-        .await?;
-    let callbacks = js
-        .create_or_update_key_value(kv::Config {
-            bucket: CALLBACKS_BUCKET.into(),
-            description: "Callback targets of sessions, by callback id".into(),
-            history: 1,
-            max_age: config.events_retention,
-            storage: stream::StorageType::File,
-            num_replicas: config.stream_replicas,
-            ..Default::default()
-        })
-        .await?;
+    let attempts = "Callback deliveries waiting for their next attempt (work queue)";
     js.create_or_update_stream(stream::Config {
-        name: CALLBACKS_STREAM.into(),
-        description: Some("Callback deliveries waiting for their next attempt (work queue)".into()),
-        subjects: vec![CALLBACKS_SUBJECT.into()],
         retention: stream::RetentionPolicy::WorkQueue,
+        ..durable_stream(config, CALLBACKS_STREAM, attempts, CALLBACKS_SUBJECT)
+    })
+    .await?;
+    let ledger = "Outcomes already published (payment.* de-duplication ledger)";
+    let ledger = js
+        .create_or_update_key_value(bucket(config, OUTCOMES_BUCKET, ledger))
+        .await?;
+    let targets = "Callback targets of sessions, by callback id";
+    let callbacks = js
+        .create_or_update_key_value(bucket(config, CALLBACKS_BUCKET, targets))
+        .await?;
+    Ok(Stores { ledger, callbacks })
+}
+
+/// File storage, the configured replicas and retention, and de-duplication over `DEDUP_WINDOW`.
+fn durable_stream(
+    config: &Config,
+    name: &str,
+    description: &str,
+    subjects: &str,
+) -> stream::Config {
+    stream::Config {
+        name: name.to_owned(),
+        description: Some(description.to_owned()),
+        subjects: vec![subjects.to_owned()],
         max_age: config.events_retention,
         duplicate_window: config.dedup_window,
         storage: stream::StorageType::File,
         num_replicas: config.stream_replicas,
         ..Default::default()
-    })
-    .await?;
-    Ok(Stores { ledger, callbacks })
+    }
+}
+
+/// A key-value bucket keeping the latest value only, for the retention period.
+fn bucket(config: &Config, name: &str, description: &str) -> kv::Config {
+    kv::Config {
+        bucket: name.to_owned(),
+        description: description.to_owned(),
+        history: 1,
+        max_age: config.events_retention,
+        storage: stream::StorageType::File,
+        num_replicas: config.stream_replicas,
+        ..Default::default()
+    }
 }
 
 /// The subject a verified event is stored under. Event types are dotted words (`charge.succeeded`); anything
