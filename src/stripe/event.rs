@@ -55,7 +55,55 @@ struct Envelope {
 
 #[derive(Deserialize)]
 struct Data {
+    #[serde(deserialize_with = "used_fields")]
     object: Map<String, Value>,
+}
+
+/// The fields of `data.object` the outcome mapping reads. The rest (billing details, payment method details…,
+/// most of an event) is skipped without being built: it was most of the pipeline's allocation work.
+const USED_FIELDS: &[&str] = &[
+    "id",
+    "object",
+    "amount",
+    "amount_refunded",
+    "charges",
+    "client_reference_id",
+    "currency",
+    "last_payment_error",
+    "latest_charge",
+    "metadata",
+    "payment_intent",
+    "payment_status",
+    "receipt_url",
+    "refunded",
+    "status",
+];
+
+fn used_fields<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Map<String, Value>, D::Error> {
+    struct Fields;
+    impl<'de> serde::de::Visitor<'de> for Fields {
+        type Value = Map<String, Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut fields = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if USED_FIELDS.contains(&key.as_str()) {
+                    fields.insert(key, map.next_value()?);
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(fields)
+        }
+    }
+    deserializer.deserialize_map(Fields)
 }
 
 impl StripeEvent {

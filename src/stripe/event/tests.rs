@@ -77,3 +77,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn only_the_used_fields_are_kept() {
+    let event = StripeEvent::parse(CHARGE.as_bytes()).unwrap();
+    assert!(event.object.contains_key("receipt_url"));
+    assert!(
+        !event.object.contains_key("payment_method_details"),
+        "skipped, not built"
+    );
+    assert!(!event.object.contains_key("billing_details"));
+}
