@@ -1,0 +1,163 @@
+//! `payments-bench`: the service's benchmark (see bench/README.md). Run it through `bench/run.sh`, which builds
+//! the release binaries and installs nats-server first.
+
+mod events;
+mod load;
+mod procs;
+mod report;
+mod scenario;
+mod verify;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Args {
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub session_duration: Duration,
+    pub concurrency: usize,
+    pub session_concurrency: usize,
+    /// Open-loop rates (default: the target rate if the closed loop reached it, else half the closed-loop max).
+    pub rates: Vec<f64>,
+    /// Scrape the service's /metrics every this many seconds during ingestion, as Prometheus would.
+    pub scrape_metrics: Option<f64>,
+    pub scaling: bool,
+    /// Records a CPU profile (perf, cpu-clock) of the service during the closed-loop ingestion.
+    pub perf: bool,
+    pub skip_sessions: bool,
+    /// Extra environment for the service (experiments, e.g. LD_PRELOAD of another allocator).
+    pub service_env: Vec<(String, String)>,
+    /// Skips the diagnostic run with the pipeline paused.
+    pub no_diagnostic: bool,
+    pub drain_timeout: Duration,
+    pub starts: usize,
+    pub out: PathBuf,
+    pub payments_bin: PathBuf,
+    pub standin_bin: PathBuf,
+    pub fixture: PathBuf,
+    pub logs: PathBuf,
+}
+
+const USAGE: &str = "usage: payments-bench [--duration S] [--warmup S] [--session-duration S] [--concurrency N]
+                      [--session-concurrency N] [--rate R]... [--scrape-metrics S] [--drain-timeout S] [--starts N] [--scaling] [--perf] [--skip-sessions] [--no-diagnostic]
+                      [--service-env NAME=VALUE]...
+                      [--out FILE] [--payments-bin PATH] [--standin-bin PATH]";
+
+fn parse_args() -> Args {
+    let bench = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = bench.join("..");
+    let target = std::env::var_os("PAYMENTS_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let mut args = Args {
+        duration: Duration::from_secs(20),
+        warmup: Duration::from_secs(5),
+        session_duration: Duration::from_secs(10),
+        concurrency: 64,
+        session_concurrency: 32,
+        rates: Vec::new(),
+        scrape_metrics: None,
+        scaling: false,
+        perf: false,
+        skip_sessions: false,
+        service_env: Vec::new(),
+        no_diagnostic: false,
+        drain_timeout: Duration::from_secs(900),
+        starts: 5,
+        out: PathBuf::new(),
+        payments_bin: target.join("release/payments"),
+        standin_bin: target.join("release/stripe-standin"),
+        fixture: root.join("tests/fixtures/stripe/charge.succeeded.json"),
+        logs: bench.join("results/logs"),
+    };
+    let mut out = None;
+    let mut it = std::env::args().skip(1);
+    let secs = |v: Option<String>| -> Duration {
+        Duration::from_secs_f64(
+            v.and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or_else(|| die("expected a number of seconds")),
+        )
+    };
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--duration" => args.duration = secs(it.next()),
+            "--warmup" => args.warmup = secs(it.next()),
+            "--session-duration" => args.session_duration = secs(it.next()),
+            "--drain-timeout" => args.drain_timeout = secs(it.next()),
+            "--concurrency" => args.concurrency = num(it.next()),
+            "--session-concurrency" => args.session_concurrency = num(it.next()),
+            "--starts" => args.starts = num::<usize>(it.next()).max(1),
+            "--rate" => args.rates.push(num(it.next())),
+            "--scrape-metrics" => args.scrape_metrics = Some(num(it.next())),
+            "--scaling" => args.scaling = true,
+            "--perf" => args.perf = true,
+            "--skip-sessions" => args.skip_sessions = true,
+            "--no-diagnostic" => args.no_diagnostic = true,
+            "--service-env" => {
+                let kv = it.next().unwrap_or_else(|| die(USAGE));
+                let (k, v) = kv.split_once('=').unwrap_or_else(|| die("--service-env wants NAME=VALUE"));
+                args.service_env.push((k.to_owned(), v.to_owned()));
+            }
+            "--out" => out = it.next().map(PathBuf::from),
+            "--payments-bin" => args.payments_bin = it.next().map(PathBuf::from).unwrap_or_else(|| die(USAGE)),
+            "--standin-bin" => args.standin_bin = it.next().map(PathBuf::from).unwrap_or_else(|| die(USAGE)),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => die(&format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    args.out = out.unwrap_or_else(|| {
+        bench.join(if args.scaling {
+            "results/scaling.json"
+        } else {
+            "results/latest.json"
+        })
+    });
+    args
+}
+
+fn num<T: std::str::FromStr>(v: Option<String>) -> T {
+    v.and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| die("expected a number"))
+}
+
+fn die(msg: &str) -> ! {
+    eprintln!("{msg}");
+    std::process::exit(2)
+}
+
+fn main() {
+    let args = parse_args();
+    for bin in [&args.payments_bin, &args.standin_bin] {
+        if !bin.exists() {
+            die(&format!(
+                "{} is missing: run bench/run.sh (it builds the release binaries)",
+                bin.display()
+            ));
+        }
+    }
+    std::fs::create_dir_all(&args.logs).expect("logs dir");
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir).expect("results dir");
+    }
+    // The load generator runs on ONE thread: on a 2-core machine shared with the service and nats-server, it
+    // should take as little CPU as it can (its share is reported).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let local = tokio::task::LocalSet::new();
+    let result = local.block_on(&runtime, async {
+        if args.scaling {
+            scenario::scaling(&args).await
+        } else {
+            scenario::standard(&args).await
+        }
+    });
+    let text = serde_json::to_string_pretty(&result).expect("json");
+    std::fs::write(&args.out, text + "\n").expect("write results");
+    println!("\nresults written to {}", args.out.display());
+}
