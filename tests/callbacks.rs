@@ -41,6 +41,14 @@ async fn pay(app: &TestApp, session: &str) {
     app.forward_events(before).await;
 }
 
+/// The `payment.callback.failed` messages in `PAYMENTS`.
+async fn failed_callbacks(app: &TestApp) -> Vec<common::Published> {
+    let all = app.payments().await;
+    all.into_iter()
+        .filter(|p| p.subject == "payment.callback.failed")
+        .collect()
+}
+
 async fn wait_queue_empty(app: &TestApp) {
     let empty = async {
         loop {
@@ -166,12 +174,7 @@ async fn exhausted_retries_publish_payment_callback_failed() {
     pay(&app, &session).await;
     receiver.wait_for(3).await;
     wait_queue_empty(&app).await;
-    let failed: Vec<_> = app
-        .payments()
-        .await
-        .into_iter()
-        .filter(|p| p.subject == "payment.callback.failed")
-        .collect();
+    let failed = failed_callbacks(&app).await;
     assert_eq!(failed.len(), 1);
     assert_eq!(
         failed[0].body,
@@ -198,12 +201,7 @@ async fn retry_after_is_honoured_within_the_schedule_and_410_stops() {
     pay(&app, &session).await;
     gone.wait_for(1).await;
     wait_queue_empty(&app).await;
-    let failed: Vec<_> = app
-        .payments()
-        .await
-        .into_iter()
-        .filter(|p| p.subject == "payment.callback.failed")
-        .collect();
+    let failed = failed_callbacks(&app).await;
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].body["lastStatus"], 410);
     assert_eq!(failed[0].body["attempts"], 1);
@@ -386,12 +384,7 @@ async fn a_target_that_turned_private_is_refused_at_send_time() {
             .expect("event accepted");
     }
     wait_queue_empty(&creator).await;
-    let failed: Vec<_> = creator
-        .payments()
-        .await
-        .into_iter()
-        .filter(|p| p.subject == "payment.callback.failed")
-        .collect();
+    let failed = failed_callbacks(&creator).await;
     assert_eq!(failed.len(), 1);
     assert_eq!(
         failed[0].body["lastStatus"], 0,
