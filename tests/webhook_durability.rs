@@ -195,3 +195,63 @@ async fn wait_published(js: &async_nats::jetstream::Context, n: usize) {
         .await
         .expect("all outcomes published");
 }
+
+#[tokio::test]
+async fn starts_and_serves_health_while_nats_is_down_then_becomes_ready() {
+    let mut nats = NatsServer::start();
+    nats.stop(); // the port is known, nothing listens on it
+    let standin = StandIn::with_api_key(common::STRIPE_SECRET).await;
+    let config =
+        payments::Config::from_vars(common::vars(&nats.url(), &standin.base_url(), &[])).unwrap();
+    let app = payments::Application::build(config)
+        .await
+        .expect("starts without NATS");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let handle = tokio::spawn(app.run_until_stopped(stop.clone()));
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.get(format!("{base}/health"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        http.get(format!("{base}/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
+    let event = Payment::new("early").charge_succeeded();
+    let signature = common::sign_now(common::ENDPOINT_SECRET, &event);
+    let early = http
+        .post(format!("{base}/payments/webhook"))
+        .header("stripe-signature", &signature)
+        .body(event)
+        .send()
+        .await;
+    assert_eq!(early.unwrap().status(), 503, "nothing can be stored yet");
+
+    nats.start_again();
+    let ready = async {
+        while http
+            .get(format!("{base}/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            != 200
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), ready)
+        .await
+        .expect("ready once NATS is up");
+    stop.cancel();
+    handle.await.unwrap().unwrap();
+}
