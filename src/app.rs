@@ -83,6 +83,7 @@ impl Application {
             shutdown.clone(),
             tracker.clone(),
         ));
+        tracker.spawn(crate::metrics::upkeep(shutdown.clone()));
         tracker.spawn(run_pipeline(
             config.clone(),
             state.clone(),

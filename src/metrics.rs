@@ -50,6 +50,19 @@ pub fn handle() -> PrometheusHandle {
         .clone()
 }
 
+/// Drains histogram samples into their buckets every few seconds. Without it the recorder keeps every sample until
+/// the next scrape, so a service nobody scrapes grows without bound (measured: 29 → 73 MB over 810,000 webhooks).
+pub async fn upkeep(shutdown: tokio_util::sync::CancellationToken) {
+    let handle = handle();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => handle.run_upkeep(),
+        }
+    }
+}
+
 /// Counts one webhook event outcome.
 pub fn webhook_event(event_type: &str, result: &'static str) {
     metrics::counter!(WEBHOOK_EVENTS, "event_type" => event_type.to_owned(), "result" => result)
