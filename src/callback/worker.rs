@@ -14,13 +14,15 @@ use async_nats::{
     jetstream::{self, consumer::pull, kv, AckKind},
     HeaderMap,
 };
-use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::{guard, signing, Body, Failed, Job, Target};
 use crate::{
     config::CallbackConfig,
-    nats::streams::{CALLBACKS_CONSUMER, CALLBACKS_STREAM},
+    nats::{
+        consumer::run_durable,
+        streams::{CALLBACKS_CONSUMER, CALLBACKS_STREAM},
+    },
 };
 
 /// Largest response body read from a callback receiver; the rest is dropped unread.
@@ -47,31 +49,8 @@ enum Attempt {
 }
 
 impl Worker {
+    /// Delivers callbacks until `shutdown` (see `nats::consumer`).
     pub async fn run(self, shutdown: CancellationToken) {
-        while !shutdown.is_cancelled() {
-            match self.consumer().await {
-                Ok(messages) => {
-                    messages
-                        .take_until(shutdown.cancelled())
-                        .for_each_concurrent(CONCURRENCY, |message| async {
-                            match message {
-                                Ok(message) => self.handle(message).await,
-                                Err(e) => tracing::warn!(error = %e, "callback consumer"),
-                            }
-                        })
-                        .await
-                }
-                Err(e) => tracing::warn!(error = %e, "callback consumer unavailable; retrying"),
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-        }
-    }
-
-    async fn consumer(&self) -> Result<pull::Stream, async_nats::Error> {
-        let stream = self.js.get_stream(CALLBACKS_STREAM).await?;
         let config = pull::Config {
             durable_name: Some(CALLBACKS_CONSUMER.into()),
             description: Some("Delivers signed callbacks to callers".into()),
@@ -81,11 +60,15 @@ impl Worker {
             max_ack_pending: 256,
             ..Default::default()
         };
-        let consumer = match stream.create_consumer(config.clone()).await {
-            Ok(consumer) => consumer,
-            Err(_) => stream.update_consumer(config).await?,
-        };
-        Ok(consumer.messages().await?)
+        run_durable(
+            &self.js,
+            CALLBACKS_STREAM,
+            config,
+            CONCURRENCY,
+            shutdown,
+            |message| self.handle(message),
+        )
+        .await
     }
 
     async fn handle(&self, message: jetstream::Message) {

@@ -2,6 +2,7 @@
 //! NestJS wire formats), and the JetStream streams the event pipeline writes to.
 
 pub mod connection;
+pub mod consumer;
 pub mod create_session;
 pub mod envelope;
 pub mod streams;

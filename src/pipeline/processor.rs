@@ -10,7 +10,6 @@ use async_nats::{
     jetstream::{self, consumer::pull, kv, AckKind},
     HeaderMap,
 };
-use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -19,7 +18,7 @@ use crate::{
     config::Config,
     error::Error,
     metrics,
-    nats::streams::PIPELINE_CONSUMER,
+    nats::{consumer::run_durable, streams::PIPELINE_CONSUMER},
     payment::outcome::{self, ChargeLookup, Message, Outcome, Plan, Unused},
     stripe::{client::StripeApi, event::StripeEvent},
 };
@@ -63,12 +62,8 @@ impl Processor {
         }
     }
 
-    /// The pipeline's durable consumer (created or updated: replicas agree on one configuration).
-    pub async fn consumer(
-        &self,
-        stream: &str,
-    ) -> Result<jetstream::consumer::Consumer<pull::Config>, async_nats::Error> {
-        let stream = self.js.get_stream(stream).await?;
+    /// Consumes the events stream until `shutdown` (see `nats::consumer`).
+    pub async fn run(self, stream: String, shutdown: CancellationToken) {
         let config = pull::Config {
             durable_name: Some(PIPELINE_CONSUMER.into()),
             description: Some("Maps verified Stripe events to payment outcomes".into()),
@@ -77,41 +72,18 @@ impl Processor {
             max_ack_pending: 1024,
             ..Default::default()
         };
-        match stream.create_consumer(config.clone()).await {
-            Ok(consumer) => Ok(consumer),
-            Err(_) => Ok(stream.update_consumer(config).await?),
-        }
-    }
-
-    /// Consumes until `shutdown`; events in flight are finished, unstarted ones are redelivered elsewhere.
-    pub async fn run(self, stream: String, shutdown: CancellationToken) {
-        while !shutdown.is_cancelled() {
-            let messages = match self.consumer(&stream).await {
-                Ok(consumer) => consumer.messages().await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            match messages {
-                Ok(messages) => {
-                    messages
-                        .take_until(shutdown.cancelled())
-                        .for_each_concurrent(CONCURRENCY, |message| async {
-                            match message {
-                                Ok(message) => {
-                                    let span = tracing::info_span!("event", event_id = %event_id(&message));
-                                    self.handle(message).instrument(span).await
-                                }
-                                Err(e) => tracing::warn!(error = %e, "pipeline consumer"),
-                            }
-                        })
-                        .await;
-                }
-                Err(e) => tracing::warn!(error = %e, "pipeline consumer unavailable; retrying"),
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-        }
+        run_durable(
+            &self.js,
+            &stream,
+            config,
+            CONCURRENCY,
+            shutdown,
+            |message| {
+                let span = tracing::info_span!("event", event_id = %event_id(&message));
+                self.handle(message).instrument(span)
+            },
+        )
+        .await
     }
 
     async fn handle(&self, message: jetstream::Message) {
