@@ -37,10 +37,7 @@ pub async fn serve(
             request = endpoint.next() => {
                 let Some(request) = request else { break };
                 let checkout = checkout.clone();
-                // The caller's id when it sent one (NestJS packet id, or an x-request-id header), for correlation.
-                let request_id = request_id(&request.message);
-                let span = tracing::info_span!("nats_request", subject = SUBJECT, request_id);
-                tracker.spawn(async move { handle(&checkout, request).await }.instrument(span));
+                tracker.spawn(async move { handle(&checkout, request).await });
             }
         }
     }
@@ -50,9 +47,21 @@ pub async fn serve(
     Ok(())
 }
 
+/// Tells the wire format apart once, and answers in it, in a span carrying the caller's id.
 async fn handle(checkout: &Checkout, request: async_nats::service::Request) {
+    let incoming = envelope::classify(&request.message.payload);
+    let request_id = request_id(&request.message, &incoming);
+    let span = tracing::info_span!("nats_request", subject = SUBJECT, request_id);
+    answer(checkout, &request, incoming).instrument(span).await
+}
+
+async fn answer(
+    checkout: &Checkout,
+    request: &async_nats::service::Request,
+    incoming: Incoming<'_>,
+) {
     let message = &request.message;
-    let sent = match envelope::classify(&message.payload) {
+    let sent = match incoming {
         Incoming::NestJs { id: None, .. } => {
             tracing::debug!("NestJS packet without id is an event: no reply");
             return;
@@ -107,11 +116,12 @@ fn log_result<T>(format: &'static str, result: &Result<T, Error>) {
     }
 }
 
-fn request_id(message: &async_nats::Message) -> String {
+/// The caller's id when it sent one (an x-request-id header, or the NestJS packet id), for correlation.
+fn request_id(message: &async_nats::Message, incoming: &Incoming) -> String {
     if let Some(id) = message.headers.as_ref().and_then(|h| h.get("x-request-id")) {
         return id.to_string();
     }
-    match envelope::classify(&message.payload) {
+    match incoming {
         Incoming::NestJs { id: Some(id), .. } => id.get().trim_matches('"').to_owned(),
         _ => String::new(),
     }
