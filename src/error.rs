@@ -39,6 +39,9 @@ pub enum Error {
     /// No such route.
     #[error("{0}")]
     NotFound(String),
+    /// The route exists, not with this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// A bug or an impossible state; details are logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -53,6 +56,7 @@ impl Error {
             Error::StripeRejected(_) | Error::StripeNotFound(_) => StatusCode::BAD_GATEWAY,
             Error::StripeUnavailable(_) | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -307,8 +307,14 @@ async fn pages_probes_and_unknown_routes() {
         (status, reply),
         (404, json!({"status": 404, "message": "Cannot GET /nope"}))
     );
-    let (status, _) = json_of(get("/payments/create-session").await.unwrap()).await;
-    assert_eq!(status, 405);
+    let (status, reply) = json_of(get("/payments/create-session").await.unwrap()).await;
+    assert_eq!(
+        (status, reply),
+        (
+            405,
+            json!({"status": 405, "message": "GET is not allowed on /payments/create-session"})
+        )
+    );
 }
 
 #[tokio::test]

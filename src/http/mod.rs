@@ -88,15 +88,10 @@ async fn not_found(request: Request) -> Error {
     ))
 }
 
-async fn method_not_allowed(request: Request) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let body = crate::error::ErrorBody {
-        status: 405,
-        message: format!(
-            "{} is not allowed on {}",
-            request.method(),
-            request.uri().path()
-        ),
-    };
-    (axum::http::StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+async fn method_not_allowed(request: Request) -> Error {
+    Error::MethodNotAllowed(format!(
+        "{} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    ))
 }
