@@ -337,3 +337,46 @@ async fn request_ids_are_honoured_or_made_and_returned() {
         "errors carry it too"
     );
 }
+
+/// Counts the TCP connections made through it to `target`, relaying their bytes both ways.
+async fn counting_relay(
+    target: String,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::{atomic::AtomicUsize, atomic::Ordering, Arc};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let target = target.clone();
+            tokio::spawn(async move {
+                let mut outbound = tokio::net::TcpStream::connect(target).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            });
+        }
+    });
+    (base, accepted)
+}
+
+#[tokio::test]
+async fn sessions_reuse_the_connection_to_stripe() {
+    let nats = testkit::NatsServer::start();
+    let standin = stripe_standin::StandIn::with_api_key(common::STRIPE_SECRET).await;
+    let target = standin.base_url().trim_start_matches("http://").to_owned();
+    let (relay, connections) = counting_relay(target).await;
+    let mut app =
+        TestApp::start_service(nats, standin, &[("STRIPE_API_BASE", relay.as_str())]).await;
+    app.wait_ready().await;
+    for price in ["1", "2", "3", "4", "5"] {
+        let (status, reply) = json_of(
+            app.post_json("/payments/create-session", &body("usd", price))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{reply}");
+    }
+    // One after another, five sessions need one connection: no TCP (and, against Stripe, TLS) handshake each.
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

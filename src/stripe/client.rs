@@ -4,7 +4,6 @@
 
 use std::time::Instant;
 
-use stripe::{Client, ClientBuilder, StripeError};
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
     CreateCheckoutSessionPaymentIntentData, ProductData,
@@ -14,6 +13,7 @@ use stripe_core::{charge::RetrieveCharge, payment_intent::RetrievePaymentIntent}
 use stripe_shared::{CheckoutSessionMode, PaymentIntent};
 use stripe_types::Expandable;
 
+use super::transport::{Transport, TransportError};
 use crate::{
     config::{Config, Secret},
     error::Error,
@@ -27,7 +27,7 @@ pub const CALLBACK_KEY: &str = "payments_callback";
 
 #[derive(Clone)]
 pub struct StripeApi {
-    client: Client,
+    client: Transport,
     secret: Secret,
     success_url: String,
     cancel_url: String,
@@ -42,11 +42,12 @@ pub struct ChargeReceipt {
 
 impl StripeApi {
     pub fn new(config: &Config) -> Result<Self, Error> {
-        let client = ClientBuilder::new(config.stripe_secret.expose())
-            .url(config.stripe_api_base.as_str())
-            .timeout(config.stripe_timeout)
-            .build()
-            .map_err(|e| Error::Internal(format!("building the Stripe client: {e}")))?;
+        let client = Transport::new(
+            &config.stripe_secret,
+            config.stripe_api_base.as_str(),
+            config.stripe_timeout,
+        )
+        .map_err(Error::Internal)?;
         Ok(Self {
             client,
             secret: config.stripe_secret.clone(),
@@ -154,25 +155,21 @@ impl StripeApi {
         })
     }
 
-    fn map_error(&self, err: StripeError) -> Error {
+    fn map_error(&self, err: TransportError) -> Error {
         let redact = |text: String| text.replace(self.secret.expose(), "***");
         match err {
-            StripeError::Stripe(api, 404) => Error::StripeNotFound(redact(
-                api.message
-                    .unwrap_or_else(|| "Stripe answered HTTP 404".into()),
-            )),
-            StripeError::Stripe(api, status) => Error::StripeRejected(redact(
-                api.message
-                    .unwrap_or_else(|| format!("Stripe answered HTTP {status}")),
-            )),
-            StripeError::Timeout => {
-                Error::StripeUnavailable("Stripe did not answer in time".into())
+            TransportError::Api { status, message } => {
+                let message =
+                    redact(message.unwrap_or_else(|| format!("Stripe answered HTTP {status}")));
+                if status == 404 {
+                    Error::StripeNotFound(message)
+                } else {
+                    Error::StripeRejected(message)
+                }
             }
-            StripeError::ClientError(e) => Error::StripeUnavailable(redact(e)),
-            StripeError::JSONDeserialize(e) => {
-                Error::StripeRejected(format!("unexpected response from Stripe: {}", redact(e)))
-            }
-            StripeError::ConfigError(e) => Error::Internal(redact(e)),
+            TransportError::Timeout => Error::StripeUnavailable(err.to_string()),
+            TransportError::Unreachable(_) => Error::StripeUnavailable(redact(err.to_string())),
+            TransportError::Unexpected(_) => Error::StripeRejected(redact(err.to_string())),
         }
     }
 }

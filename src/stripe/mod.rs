@@ -3,3 +3,4 @@
 pub mod client;
 pub mod event;
 pub mod signature;
+pub mod transport;

@@ -1,0 +1,155 @@
+//! The HTTP transport under async-stripe's request types: one pooled, keep-alive connection set to the Stripe
+//! API. async-stripe's own client turns pooling off (`), so every call paid a fresh
+//! TCP and TLS handshake with api.stripe.com; this one reuses connections and sends each request exactly once
+//! (retrying is the caller's job, made safe by the idempotency key).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use stripe_client_core::{CustomizedStripeRequest, StripeClient, StripeClientErr, StripeMethod};
+
+use crate::config::Secret;
+
+/// Why a Stripe call failed, before it is mapped to the service's `Error`.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// Stripe answered with an error status; `message` is Stripe's own, when its body had one.
+    #[error("Stripe answered HTTP {status}")]
+    Api {
+        status: u16,
+        message: Option<String>,
+    },
+    #[error("Stripe did not answer in time")]
+    Timeout,
+    #[error("Stripe could not be reached: {0}")]
+    Unreachable(String),
+    #[error("unexpected response from Stripe: {0}")]
+    Unexpected(String),
+}
+
+impl StripeClientErr for TransportError {
+    fn deserialize_err(msg: impl std::fmt::Display) -> Self {
+        TransportError::Unexpected(msg.to_string())
+    }
+}
+
+#[derive(Clone)]
+pub struct Transport {
+    http: reqwest::Client,
+    /// The API base with its trailing slash, e.g. `https://api.stripe.com/`.
+    base: String,
+    timeout: Duration,
+}
+
+impl Transport {
+    pub fn new(secret: &Secret, api_base: &str, timeout: Duration) -> Result<Self, String> {
+        let mut auth = HeaderValue::try_from(format!("Bearer {}", secret.expose()))
+            .map_err(|_| "STRIPE_SECRET is not usable as an HTTP header".to_owned())?;
+        auth.set_sensitive(true);
+        let version = HeaderValue::from_str(stripe_shared::version::VERSION.as_str())
+            .map_err(|_| "the Stripe API version is not a header value".to_owned())?;
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, auth);
+        headers.insert("stripe-version", version);
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| format!("building the Stripe HTTP client: {e}"))?;
+        let base = format!("{}/", api_base.trim_end_matches('/'));
+        Ok(Self {
+            http,
+            base,
+            timeout,
+        })
+    }
+}
+
+const USER_AGENT_VALUE: &str = concat!("payments/", env!("CARGO_PKG_VERSION"));
+
+impl StripeClient for Transport {
+    type Err = TransportError;
+
+    async fn execute(&self, request: CustomizedStripeRequest) -> Result<Bytes, TransportError> {
+        let (request, config) = request.into_pieces();
+        let method = match request.method {
+            StripeMethod::Get => reqwest::Method::GET,
+            StripeMethod::Post => reqwest::Method::POST,
+            StripeMethod::Delete => reqwest::Method::DELETE,
+        };
+        let mut url = format!("{}v1{}", self.base, request.path);
+        if let Some(query) = &request.query {
+            url.push('?');
+            url.push_str(query);
+        }
+        let mut builder = self
+            .http
+            .request(method, url)
+            .timeout(config.timeout.unwrap_or(self.timeout));
+        if let Some(key) = config.request_strategy.as_ref().and_then(|s| s.get_key()) {
+            builder = builder.header("idempotency-key", key.as_str());
+        }
+        if let Some(account) = &config.account_id {
+            builder = builder.header("stripe-account", account.as_str());
+        }
+        if let Some(body) = request.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(body);
+        }
+        let response = builder.send().await.map_err(transport_error)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(transport_error)?;
+        if status.is_success() {
+            Ok(bytes)
+        } else {
+            Err(TransportError::Api {
+                status: status.as_u16(),
+                message: error_message(&bytes),
+            })
+        }
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> TransportError {
+    if e.is_timeout() {
+        TransportError::Timeout
+    } else {
+        // Without the URL: it is ours, and says nothing the operator does not know.
+        TransportError::Unreachable(e.without_url().to_string())
+    }
+}
+
+/// Stripe's error body is `{"error":{"message":…,"type":…}}`.
+fn error_message(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        error: Inner,
+    }
+    #[derive(serde::Deserialize)]
+    struct Inner {
+        message: Option<String>,
+    }
+    serde_json::from_slice::<Body>(body).ok()?.error.message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_message;
+
+    #[test]
+    fn stripe_error_bodies_give_their_message() {
+        let body =
+            br#"{"error":{"message":"Invalid currency: zzz","type":"invalid_request_error"}}"#;
+        assert_eq!(
+            error_message(body).as_deref(),
+            Some("Invalid currency: zzz")
+        );
+        assert_eq!(error_message(br#"{"error":{"type":"api_error"}}"#), None);
+        assert_eq!(error_message(b"<html>bad gateway</html>"), None);
+    }
+}
