@@ -317,7 +317,13 @@ pub fn session_nestjs_payload(ids: &Ids, i: usize, out: &mut Vec<u8>) -> usize {
 
 /// `POST /v1/checkout/sessions` straight to the stand-in, with the parameters and headers the service's
 /// Stripe client sends for the same order (form-encoded, bracket notation, Bearer key, Idempotency-Key).
-pub fn standin_request(ids: &Ids, i: usize, success: &str, cancel: &str, out: &mut Vec<u8>) -> usize {
+pub fn standin_request(
+    ids: &Ids,
+    i: usize,
+    success: &str,
+    cancel: &str,
+    out: &mut Vec<u8>,
+) -> usize {
     use std::io::Write;
     let entry = out.len();
     let order = ids.order(i);

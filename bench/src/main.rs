@@ -6,6 +6,7 @@ mod load;
 mod procs;
 mod report;
 mod scenario;
+mod usage;
 mod verify;
 
 use std::path::PathBuf;
@@ -96,12 +97,18 @@ fn parse_args() -> Args {
             "--no-diagnostic" => args.no_diagnostic = true,
             "--service-env" => {
                 let kv = it.next().unwrap_or_else(|| die(USAGE));
-                let (k, v) = kv.split_once('=').unwrap_or_else(|| die("--service-env wants NAME=VALUE"));
+                let (k, v) = kv
+                    .split_once('=')
+                    .unwrap_or_else(|| die("--service-env wants NAME=VALUE"));
                 args.service_env.push((k.to_owned(), v.to_owned()));
             }
             "--out" => out = it.next().map(PathBuf::from),
-            "--payments-bin" => args.payments_bin = it.next().map(PathBuf::from).unwrap_or_else(|| die(USAGE)),
-            "--standin-bin" => args.standin_bin = it.next().map(PathBuf::from).unwrap_or_else(|| die(USAGE)),
+            "--payments-bin" => {
+                args.payments_bin = it.next().map(PathBuf::from).unwrap_or_else(|| die(USAGE))
+            }
+            "--standin-bin" => {
+                args.standin_bin = it.next().map(PathBuf::from).unwrap_or_else(|| die(USAGE))
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);

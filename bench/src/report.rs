@@ -111,21 +111,39 @@ pub fn table(j: &Value) {
     );
     println!();
     row("metric", "target", "measured", "");
-    println!("|{}|{}|{}|{}|", "-".repeat(52), "-".repeat(14), "-".repeat(64), "-".repeat(6));
+    println!(
+        "|{}|{}|{}|{}|",
+        "-".repeat(52),
+        "-".repeat(14),
+        "-".repeat(64),
+        "-".repeat(6)
+    );
     row(
-        &format!("1. webhooks/s, closed loop c={c}, {:.0} s", f(&j["settings"]["duration_s"])),
+        &format!(
+            "1. webhooks/s, closed loop c={c}, {:.0} s",
+            f(&j["settings"]["duration_s"])
+        ),
         "≥ 25,000/s",
         &format!("{thr:.0}/s"),
         verdict(thr >= 25_000.0),
     );
-    row("   latency p50/p99/p99.9, closed loop", "", &lat(closed), "");
+    row(
+        "   latency p50/p99/p99.9, closed loop",
+        "",
+        &lat(closed),
+        "",
+    );
     if !open.is_null() {
         let p99 = f(&open["latency"]["p99_ms"]);
         let mode = open["mode"].as_str().unwrap_or("");
         let at_target = mode == "open@25000/s";
         row(
             &format!("   latency p50/p99/p99.9, {mode} (CO-free)"),
-            if at_target { "p99 ≤ 10 ms" } else { "(½ of max)" },
+            if at_target {
+                "p99 ≤ 10 ms"
+            } else {
+                "(½ of max)"
+            },
             &lat(open),
             if at_target { verdict(p99 <= 10.0) } else { "" },
         );
@@ -184,7 +202,12 @@ pub fn table(j: &Value) {
         ),
         "",
     );
-    row("   CPU while ingesting (200% = both cores)", "", &cpu(&ing["cpu_percent_closed"]), "");
+    row(
+        "   CPU while ingesting (200% = both cores)",
+        "",
+        &cpu(&ing["cpu_percent_closed"]),
+        "",
+    );
     let raw_thr = f(&raw["throughput_per_s"]);
     row(
         &format!("2. raw JetStream publish+ack/s, c={c}"),
@@ -219,7 +242,11 @@ pub fn table(j: &Value) {
         row(
             &format!("   {label}: sessions/s (ratio to stand-in)"),
             "≥ 90 %",
-            &format!("{:.0}/s ({:.0} %)", f(&v["closed"]["throughput_per_s"]), ratio * 100.0),
+            &format!(
+                "{:.0}/s ({:.0} %)",
+                f(&v["closed"]["throughput_per_s"]),
+                ratio * 100.0
+            ),
             verdict(ratio >= 0.9),
         );
         let p50 = f(&v["added_p50_ms"]);
@@ -232,8 +259,18 @@ pub fn table(j: &Value) {
     }
     let idle = f(&m["idle_rss_mb"]);
     let peak = f(&m["peak_rss_mb"]);
-    row("4. idle RSS", "≤ 20 MB", &format!("{idle:.1} MB"), verdict(idle <= 20.0));
-    row("   peak RSS during ingestion (VmHWM)", "≤ 64 MB", &format!("{peak:.1} MB"), verdict(peak <= 64.0));
+    row(
+        "4. idle RSS",
+        "≤ 20 MB",
+        &format!("{idle:.1} MB"),
+        verdict(idle <= 20.0),
+    );
+    row(
+        "   peak RSS during ingestion (VmHWM)",
+        "≤ 64 MB",
+        &format!("{peak:.1} MB"),
+        verdict(peak <= 64.0),
+    );
     if !m["peak_rss_including_diagnostic_mb"].is_null() {
         row(
             "   peak RSS including the paused-pipeline diagnostic",
@@ -265,7 +302,13 @@ pub fn scaling_table(j: &Value) {
     println!();
     println!(
         "| {:<40} | {:>12} | {:>10} | {:>12} | {:>12} | {:>11} | {:>13} |",
-        "scenario", "webhooks/s", "p99 (ms)", "pipeline/s", "raw JS/s", "missing/dup", "peak RSS (MB)"
+        "scenario",
+        "webhooks/s",
+        "p99 (ms)",
+        "pipeline/s",
+        "raw JS/s",
+        "missing/dup",
+        "peak RSS (MB)"
     );
     println!(
         "|{}|{}|{}|{}|{}|{}|{}|",
@@ -280,7 +323,12 @@ pub fn scaling_table(j: &Value) {
     for r in j["scenarios"].as_array().into_iter().flatten() {
         let peaks = r["peak_rss_mb"]
             .as_array()
-            .map(|a| a.iter().map(|v| format!("{:.0}", f(v))).collect::<Vec<_>>().join(", "))
+            .map(|a| {
+                a.iter()
+                    .map(|v| format!("{:.0}", f(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .unwrap_or_default();
         println!(
             "| {:<40} | {:>12.0} | {:>10.2} | {:>12.0} | {:>12.0} | {:>11} | {:>13} |",

@@ -44,19 +44,16 @@ pub async fn pipeline_state(js: &jetstream::Context) -> Result<Pipeline, async_n
 
 /// Polls until the pipeline consumer has nothing pending or unacknowledged and `PAYMENTS` stopped growing.
 /// Returns the state and the moment it went idle, or the last state seen if `timeout` passed.
-pub async fn wait_idle(
-    js: &jetstream::Context,
-    timeout: Duration,
-) -> (Pipeline, Option<Instant>) {
+pub async fn wait_idle(js: &jetstream::Context, timeout: Duration) -> (Pipeline, Option<Instant>) {
     let until = Instant::now() + timeout;
     let mut last: Option<Pipeline> = None;
     loop {
         let now = Instant::now();
         match pipeline_state(js).await {
             Ok(state) => {
-                let stable = last
-                    .as_ref()
-                    .is_some_and(|l| l.payments == state.payments && l.events_stored == state.events_stored);
+                let stable = last.as_ref().is_some_and(|l| {
+                    l.payments == state.payments && l.events_stored == state.events_stored
+                });
                 if state.pending == 0 && state.ack_pending == 0 && stable {
                     return (state, Some(now));
                 }
@@ -140,7 +137,9 @@ pub async fn exactly_once(
             if message.subject.as_str() != "payment.succeeded"
                 || msg_id.as_deref() != Some(expected_id.as_str())
                 || body["stripePaymentId"].as_str() != Some(ids.charge(i).as_str())
-                || !body["receiptUrl"].as_str().is_some_and(|u| u.starts_with("https://"))
+                || !body["receiptUrl"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("https://"))
             {
                 check.mismatched += 1;
             }
