@@ -154,6 +154,7 @@ async fn run_pipeline(config: Config, state: AppState, shutdown: CancellationTok
         js.clone(),
         stores.ledger,
         state.checkout.stripe.clone(),
+        state.inbox.pressure(),
     );
     let worker = Worker {
         js,

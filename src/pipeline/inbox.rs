@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_nats::{header::NATS_MESSAGE_ID, jetstream, HeaderMap};
 use bytes::Bytes;
 
+use super::pressure::Pressure;
 use crate::{
     error::Error, nats::connection::Nats, nats::streams::event_subject, stripe::event::EventHead,
 };
@@ -16,6 +17,7 @@ pub struct Inbox {
     nats: Nats,
     js: jetstream::Context,
     timeout: Duration,
+    pressure: Pressure,
 }
 
 /// Whether JetStream already had this event.
@@ -28,7 +30,17 @@ pub enum Stored {
 impl Inbox {
     pub fn new(nats: Nats, timeout: Duration) -> Self {
         let js = jetstream::new(nats.client.clone());
-        Self { nats, js, timeout }
+        Self {
+            nats,
+            js,
+            timeout,
+            pressure: Pressure::default(),
+        }
+    }
+
+    /// How busy storing is; the pipeline defers to it.
+    pub fn pressure(&self) -> Pressure {
+        self.pressure.clone()
     }
 
     /// Stores the event's exact bytes; an error means it is not durable and Stripe must send it again.
@@ -43,6 +55,7 @@ impl Inbox {
         if !self.nats.is_ready() {
             return Err(unavailable("NATS JetStream is not available".into()));
         }
+        let _storing = self.pressure.storing();
         let mut headers = HeaderMap::new();
         headers.insert(NATS_MESSAGE_ID, head.id.as_str());
         headers.insert("Stripe-Event-Type", head.event_type.as_str());

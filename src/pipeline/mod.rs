@@ -4,5 +4,6 @@
 
 pub mod inbox;
 pub mod ledger;
+pub mod pressure;
 pub mod processor;
 pub mod replay;

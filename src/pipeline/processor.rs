@@ -13,7 +13,10 @@ use async_nats::{
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::ledger::{Claim, Ledger};
+use super::{
+    ledger::{Claim, Ledger},
+    pressure::Pressure,
+};
 use crate::{
     config::Config,
     error::Error,
@@ -35,6 +38,7 @@ pub struct Processor {
     pub stripe: StripeApi,
     pub timeout: Duration,
     pub ack_wait: Duration,
+    pub pressure: Pressure,
 }
 
 /// How one event ended; the outcome id where there is one.
@@ -51,6 +55,7 @@ impl Processor {
         js: jetstream::Context,
         ledger: kv::Store,
         stripe: StripeApi,
+        pressure: Pressure,
     ) -> Self {
         Processor {
             js,
@@ -59,6 +64,7 @@ impl Processor {
             stripe,
             timeout: config.jetstream_timeout,
             ack_wait: config.pipeline_ack_wait,
+            pressure,
         }
     }
 
@@ -87,6 +93,7 @@ impl Processor {
     }
 
     async fn handle(&self, message: jetstream::Message) {
+        let _turn = self.pressure.admit().await;
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
         let result = self.process(&message.payload, None).await;
         let event_type = message

@@ -10,7 +10,10 @@ use async_nats::{
 };
 use futures::StreamExt;
 
-use super::processor::{Processed, Processor};
+use super::{
+    pressure::Pressure,
+    processor::{Processed, Processor},
+};
 use crate::{config::Config, error::Error, nats::streams, payment::outcome::Unused};
 
 /// Which stored events to replay.
@@ -42,7 +45,13 @@ impl Replayer {
             .await
             .map_err(|e| Error::Unavailable(format!("JetStream: {e}")))?;
         let stripe = crate::stripe::client::StripeApi::new(config)?;
-        let processor = Processor::new(config, js.clone(), stores.ledger, stripe);
+        let processor = Processor::new(
+            config,
+            js.clone(),
+            stores.ledger,
+            stripe,
+            Pressure::default(),
+        );
         Ok(Self {
             js,
             stream: config.events_stream.clone(),

@@ -1,0 +1,112 @@
+//! Ingestion first: during a burst of webhooks (a sale, renewals, Stripe retrying a backlog after an outage) the
+//! pipeline steps back to a narrow lane, so that the CPU goes to storing events and answering Stripe, which is
+//! what keeps Stripe from disabling the endpoint. Nothing waits less safely for it: the deferred events are already
+//! durable in the events stream, and the pipeline returns to full width as soon as the burst eases.
+
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc,
+};
+
+use tokio::sync::{Notify, Semaphore, SemaphorePermit};
+
+/// Webhooks being stored at once from which this replica counts as under a burst.
+pub const BURST_AT: usize = 16;
+/// Events the pipeline processes at once during a burst (it never stops: outcomes keep flowing).
+pub const BURST_LANE: usize = 8;
+
+#[derive(Clone)]
+pub struct Pressure {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    storing: AtomicUsize,
+    eased: Notify,
+    lane: Semaphore,
+}
+
+impl Default for Pressure {
+    fn default() -> Self {
+        Pressure {
+            inner: Arc::new(Inner {
+                storing: AtomicUsize::new(0),
+                eased: Notify::new(),
+                lane: Semaphore::new(BURST_LANE),
+            }),
+        }
+    }
+}
+
+/// Counts one webhook as being stored until dropped.
+pub struct Storing(Arc<Inner>);
+
+impl Drop for Storing {
+    fn drop(&mut self) {
+        if self.0.storing.fetch_sub(1, Ordering::AcqRel) == BURST_AT {
+            self.0.eased.notify_waiters();
+        }
+    }
+}
+
+impl Pressure {
+    pub fn storing(&self) -> Storing {
+        self.inner.storing.fetch_add(1, Ordering::AcqRel);
+        Storing(self.inner.clone())
+    }
+
+    pub fn in_burst(&self) -> bool {
+        self.inner.storing.load(Ordering::Acquire) >= BURST_AT
+    }
+
+    /// Waits for the pipeline's turn: at once outside a burst, otherwise for a place in the burst lane (or for
+    /// the burst to end). Hold the returned permit, if any, while processing.
+    pub async fn admit(&self) -> Option<SemaphorePermit<'_>> {
+        loop {
+            let eased = self.inner.eased.notified();
+            tokio::pin!(eased);
+            // Registered before the check, so an end of burst between the check and the wait is not missed.
+            eased.as_mut().enable();
+            if !self.in_burst() {
+                return None;
+            }
+            tokio::select! {
+                permit = self.inner.lane.acquire() => return permit.ok(),
+                _ = eased => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn outside_a_burst_everything_is_admitted() {
+        let pressure = Pressure::default();
+        let _few: Vec<_> = (0..BURST_AT - 1).map(|_| pressure.storing()).collect();
+        let admitted: Vec<_> = futures::future::join_all((0..64).map(|_| pressure.admit())).await;
+        assert!(admitted.iter().all(Option::is_none));
+    }
+
+    #[tokio::test]
+    async fn a_burst_narrows_the_pipeline_to_its_lane_until_it_eases() {
+        let pressure = Pressure::default();
+        let mut burst: Vec<_> = (0..BURST_AT).map(|_| pressure.storing()).collect();
+        let mut lane = Vec::new();
+        for _ in 0..BURST_LANE {
+            lane.push(pressure.admit().await.expect("a place in the lane"));
+        }
+        // The lane is full: the next event waits, until the burst ends.
+        let waiting = pressure.admit();
+        tokio::pin!(waiting);
+        assert!(futures::poll!(waiting.as_mut()).is_pending());
+        burst.pop();
+        assert!(
+            waiting.await.is_none(),
+            "admitted at full width once the burst eased"
+        );
+        drop(lane);
+    }
+}
