@@ -8,7 +8,7 @@ use std::sync::{
     Arc,
 };
 
-use tokio::sync::{Notify, Semaphore, SemaphorePermit};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Webhooks being stored at once from which this replica counts as under a burst.
 pub const BURST_AT: usize = 16;
@@ -22,7 +22,6 @@ pub struct Pressure {
 
 struct Inner {
     storing: AtomicUsize,
-    eased: Notify,
     lane: Semaphore,
 }
 
@@ -31,7 +30,6 @@ impl Default for Pressure {
         Pressure {
             inner: Arc::new(Inner {
                 storing: AtomicUsize::new(0),
-                eased: Notify::new(),
                 lane: Semaphore::new(BURST_LANE),
             }),
         }
@@ -43,9 +41,7 @@ pub struct Storing(Arc<Inner>);
 
 impl Drop for Storing {
     fn drop(&mut self) {
-        if self.0.storing.fetch_sub(1, Ordering::AcqRel) == BURST_AT {
-            self.0.eased.notify_waiters();
-        }
+        self.0.storing.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -59,21 +55,13 @@ impl Pressure {
         self.inner.storing.load(Ordering::Acquire) >= BURST_AT
     }
 
-    /// Waits for the pipeline's turn: at once outside a burst, otherwise for a place in the burst lane (or for
-    /// the burst to end). Hold the returned permit, if any, while processing.
+    /// Waits for the pipeline's turn: at once outside a burst, otherwise for a place in the burst lane. Hold
+    /// the returned permit, if any, while processing.
     pub async fn admit(&self) -> Option<SemaphorePermit<'_>> {
-        loop {
-            let eased = self.inner.eased.notified();
-            tokio::pin!(eased);
-            // Registered before the check, so an end of burst between the check and the wait is not missed.
-            eased.as_mut().enable();
-            if !self.in_burst() {
-                return None;
-            }
-            tokio::select! {
-                permit = self.inner.lane.acquire() => return permit.ok(),
-                _ = eased => {}
-            }
+        if self.in_burst() {
+            self.inner.lane.acquire().await.ok()
+        } else {
+            None
         }
     }
 }
@@ -91,22 +79,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_burst_narrows_the_pipeline_to_its_lane_until_it_eases() {
+    async fn a_burst_narrows_the_pipeline_to_its_lane() {
         let pressure = Pressure::default();
-        let mut burst: Vec<_> = (0..BURST_AT).map(|_| pressure.storing()).collect();
+        let burst: Vec<_> = (0..BURST_AT).map(|_| pressure.storing()).collect();
         let mut lane = Vec::new();
         for _ in 0..BURST_LANE {
             lane.push(pressure.admit().await.expect("a place in the lane"));
         }
-        // The lane is full: the next event waits, until the burst ends.
+        // The lane is full: the next event waits for a place.
         let waiting = pressure.admit();
         tokio::pin!(waiting);
         assert!(futures::poll!(waiting.as_mut()).is_pending());
-        burst.pop();
+        lane.pop();
         assert!(
-            waiting.await.is_none(),
-            "admitted at full width once the burst eased"
+            waiting.await.is_some(),
+            "admitted to the lane when a place freed"
         );
-        drop(lane);
+        drop(burst);
+        assert!(
+            pressure.admit().await.is_none(),
+            "full width once the burst is over"
+        );
     }
 }
