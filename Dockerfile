@@ -20,6 +20,8 @@ ENV CARGO_TERM_COLOR=never \
 #    the slow one, is rebuilt only when Cargo.toml or Cargo.lock change, not on every source edit. COPY keeps the
 #    real sources' own (older) mtimes, so cargo could take the stub builds for up to date: they are cleaned away.
 COPY Cargo.toml Cargo.lock ./
+# Build flags: mimalloc with lazy arena commit (see .cargo/config.toml).
+COPY .cargo .cargo
 COPY crates/stripe-standin/Cargo.toml crates/stripe-standin/
 COPY crates/testkit/Cargo.toml crates/testkit/
 RUN mkdir -p src crates/stripe-standin/src crates/testkit/src \
