@@ -380,3 +380,35 @@ async fn sessions_reuse_the_connection_to_stripe() {
     // One after another, five sessions need one connection: no TCP (and, against Stripe, TLS) handshake each.
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+/// A 200 from "Stripe" that is not a Checkout Session (a proxy's page, a truncated body) must not become a
+/// session reply with empty fields: the caller gets a 502 that says so.
+#[tokio::test]
+async fn a_stripe_answer_that_is_not_a_session_is_502() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let answers = [
+        "<html>captive portal</html>",
+        r#"{"object":"checkout.session"}"#,
+    ];
+    let nth = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let impostor = axum::Router::new().fallback(move || {
+        let n = nth.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move { answers[n % answers.len()] }
+    });
+    tokio::spawn(async move { axum::serve(listener, impostor).await.unwrap() });
+    let app = TestApp::spawn_with(&[("STRIPE_API_BASE", base.as_str())]).await;
+    for price in ["1", "2"] {
+        let (status, reply) = json_of(
+            app.post_json("/payments/create-session", &body("usd", price))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 502, "{reply}");
+        let message = reply["message"].as_str().unwrap();
+        assert!(
+            message.contains("unexpected response from Stripe"),
+            "{message}"
+        );
+    }
+}
