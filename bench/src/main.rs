@@ -1,6 +1,7 @@
 //! `payments-bench`: the service's benchmark (see bench/README.md). Run it through `bench/run.sh`, which builds
 //! the release binaries and installs nats-server first.
 
+mod echo;
 mod events;
 mod load;
 mod procs;
@@ -116,6 +117,10 @@ fn parse_args() -> Args {
             other => die(&format!("unknown argument {other}\n{USAGE}")),
         }
     }
+    // The service is started in an empty working directory (no stray .env), so relative paths would not resolve.
+    for bin in [&mut args.payments_bin, &mut args.standin_bin] {
+        *bin = std::path::absolute(&*bin).unwrap_or_else(|_| bin.clone());
+    }
     args.out = out.unwrap_or_else(|| {
         bench.join(if args.scaling {
             "results/scaling.json"
@@ -137,6 +142,15 @@ fn die(msg: &str) -> ! {
 }
 
 fn main() {
+    // Hidden mode: part 3's no-op NATS responder, started by the bench itself (see echo.rs).
+    let mut argv = std::env::args().skip(1);
+    if argv.next().as_deref() == Some("--nats-echo") {
+        echo::run(
+            &argv
+                .next()
+                .unwrap_or_else(|| die("--nats-echo wants a NATS url")),
+        );
+    }
     let args = parse_args();
     for bin in [&args.payments_bin, &args.standin_bin] {
         if !bin.exists() {

@@ -256,6 +256,20 @@ pub fn table(j: &Value) {
             &format!("{p50:+.2} / {:+.2} ms", f(&v["added_p99_ms"])),
             verdict(p50 <= 0.5),
         );
+        // Informational: the part of the NATS figure any NATS request pays (two hops through nats-server).
+        let floor = &s["nats_echo_floor"]["open"]["latency"];
+        if key == "service_nats" && !floor.is_null() {
+            row(
+                &format!("   NATS: round trip to a no-op responder @ {rate:.0}/s"),
+                "",
+                &format!(
+                    "p50 / p99 {:.2} / {:.2} ms",
+                    f(&floor["p50_ms"]),
+                    f(&floor["p99_ms"])
+                ),
+                "",
+            );
+        }
     }
     let idle = f(&m["idle_rss_mb"]);
     let peak = f(&m["peak_rss_mb"]);

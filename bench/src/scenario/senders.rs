@@ -56,16 +56,18 @@ impl Sender for Http {
     }
 }
 
-/// A NestJS `send('create.payment.session', dto)`: request-reply on NATS with the NestJS envelope.
+/// A NestJS `send(subject, dto)`: request-reply on NATS with the NestJS envelope. The subject is
+/// `create.payment.session` for the service, `bench.echo` for the no-op responder (the floor).
 pub(super) struct NestJs {
     pub(super) client: async_nats::Client,
+    pub(super) subject: &'static str,
     pub(super) pool: Rc<Pool>,
 }
 
 impl Sender for NestJs {
     async fn send(&mut self, i: usize) -> Outcome {
         let payload = Bytes::copy_from_slice(self.pool.request(i));
-        match self.client.request("create.payment.session", payload).await {
+        match self.client.request(self.subject, payload).await {
             Ok(reply)
                 if load::find(&reply.payload, b"\"response\"").is_some()
                     && load::find(&reply.payload, b"\"err\"").is_none() =>

@@ -1,5 +1,6 @@
 //! Part 3: session creation: the stand-in direct, the service over HTTP and over NATS (NestJS), closed loop then
-//! open loop at one shared rate.
+//! open loop at one shared rate; and, open loop only, the floor of the NATS figure: the same NestJS requests to a
+//! no-op responder (`echo`), i.e. the round trip through nats-server alone.
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use super::output::{cpu_json, line, report_json};
 use super::profile::perf_record;
 use super::senders::{http_conns, Http, NestJs};
 use super::{loopback, REQUEST_TIMEOUT};
+use crate::echo;
 use crate::events::{self, Ids, Pool};
 use crate::load::{self, Mode, Report, Spec};
 use crate::procs::{self, Proc, ServiceEnv};
@@ -21,6 +23,8 @@ enum Via {
     StandIn,
     Http,
     Nats,
+    /// Not a session: the NATS round trip to a no-op responder, what any NATS request pays (open loop only).
+    NatsEcho,
 }
 
 impl Via {
@@ -29,6 +33,7 @@ impl Via {
             Via::StandIn => "stand-in direct",
             Via::Http => "service over HTTP",
             Via::Nats => "service over NATS (NestJS)",
+            Via::NatsEcho => "NATS round trip, no-op responder (floor)",
         }
     }
     fn key(self) -> &'static str {
@@ -36,11 +41,13 @@ impl Via {
             Via::StandIn => "standin_direct",
             Via::Http => "service_http",
             Via::Nats => "service_nats",
+            Via::NatsEcho => "nats_echo_floor",
         }
     }
 }
 
-/// One session run: a fresh stand-in (and a fresh service in front of it), warm-up, then the measurement.
+/// One session run: a fresh stand-in (and a fresh service in front of it), warm-up, then the measurement. The
+/// floor run starts the echo responder instead of both.
 async fn session_run(
     args: &Args,
     env: &ServiceEnv,
@@ -51,20 +58,26 @@ async fn session_run(
     run: usize,
 ) -> (Report, Vec<(String, f64)>) {
     let c = args.session_concurrency;
-    let (standin, url, standin_port) =
-        procs::standin(&args.standin_bin, &args.logs, "standin-sessions");
+    let standin = (via != Via::NatsEcho)
+        .then(|| procs::standin(&args.standin_bin, &args.logs, "standin-sessions"));
+    let standin_port = standin.as_ref().map_or(0, |(_, _, p)| *p);
+    // What answers: the service (HTTP, NATS) or the echo responder (the floor); none for the stand-in direct.
     let mut service: Option<Proc> = None;
     let mut port = 0;
-    if via != Via::StandIn {
-        let env = ServiceEnv {
-            stripe_api_base: url.clone(),
-            ..env.clone()
-        };
-        port = procs::free_port();
-        let (mut p, t0) = procs::spawn_service(&env, port, "service-sessions");
-        procs::wait_ready(&mut p, port, t0, Duration::from_secs(30))
-            .expect("session service ready");
-        service = Some(p);
+    match (via, &standin) {
+        (Via::NatsEcho, _) => service = Some(echo::spawn(&env.nats_servers, &args.logs)),
+        (Via::Http | Via::Nats, Some((_, url, _))) => {
+            let env = ServiceEnv {
+                stripe_api_base: url.clone(),
+                ..env.clone()
+            };
+            port = procs::free_port();
+            let (mut p, t0) = procs::spawn_service(&env, port, "service-sessions");
+            procs::wait_ready(&mut p, port, t0, Duration::from_secs(30))
+                .expect("session service ready");
+            service = Some(p);
+        }
+        _ => {}
     }
     let ids = Ids::new(crate::scenario::seed() ^ run as u64);
     let build = |base: usize, len: usize| -> Rc<Pool> {
@@ -75,7 +88,7 @@ async fn session_run(
             Via::Http => Pool::build(base, len, |i, out| {
                 events::session_http_request(&ids, i, out)
             }),
-            Via::Nats => Pool::build(base, len, |i, out| {
+            Via::Nats | Via::NatsEcho => Pool::build(base, len, |i, out| {
                 events::session_nestjs_payload(&ids, i, out)
             }),
         })
@@ -105,11 +118,16 @@ async fn session_run(
         let client = client.clone();
         async move {
             let limit = pool.len();
+            let subject = match via {
+                Via::NatsEcho => echo::SUBJECT,
+                _ => "create.payment.session",
+            };
             match via {
-                Via::Nats => {
+                Via::Nats | Via::NatsEcho => {
                     let senders: Vec<NestJs> = (0..c)
                         .map(|_| NestJs {
                             client: client.clone(),
+                            subject,
                             pool: pool.clone(),
                         })
                         .collect();
@@ -130,12 +148,17 @@ async fn session_run(
         }
     };
     let _warm = run_on(warm_pool, Mode::Closed, Duration::from_secs_f64(warm_secs)).await;
-    let mut pids = vec![
-        ("stand-in".to_string(), standin.pid()),
-        ("nats-server".to_string(), nats_pid),
-    ];
+    let mut pids = vec![("nats-server".to_string(), nats_pid)];
+    if let Some((s, _, _)) = &standin {
+        pids.insert(0, ("stand-in".into(), s.pid()));
+    }
     if let Some(s) = &service {
-        pids.push(("service".into(), s.pid()));
+        let name = if via == Via::NatsEcho {
+            "echo"
+        } else {
+            "service"
+        };
+        pids.push((name.into(), s.pid()));
     }
     pids.push(("load generator".into(), 0));
     let cpu = usage::CpuMeter::start(&pids);
@@ -179,6 +202,8 @@ pub async fn sessions(
 ) -> Sessions {
     let c = args.session_concurrency;
     let vias = [Via::StandIn, Via::Http, Via::Nats];
+    // The floor is measured only in the open loop: its closed-loop maximum says nothing about the service.
+    let open_vias = [Via::StandIn, Via::Http, Via::Nats, Via::NatsEcho];
     let mut closed = Vec::new();
     for (n, via) in vias.iter().enumerate() {
         closed.push(session_run(args, env, nats_pid, client, *via, Mode::Closed, n).await);
@@ -190,7 +215,7 @@ pub async fn sessions(
     // Latency is compared at one fixed arrival rate that all three sustain: half the slowest one's maximum.
     let rate = (max * 0.5).max(50.0);
     let mut open = Vec::new();
-    for (n, via) in vias.iter().enumerate() {
+    for (n, via) in open_vias.iter().enumerate() {
         open.push(
             session_run(
                 args,
@@ -206,6 +231,7 @@ pub async fn sessions(
     }
     let direct_closed = closed[0].0.throughput();
     let direct_open = &open[0].0;
+    let (floor, floor_cpu) = &open[3];
     let mut json = serde_json::Map::new();
     json.insert("concurrency".into(), json!(c));
     json.insert("open_loop_rate_per_s".into(), json!(rate));
@@ -229,8 +255,20 @@ pub async fn sessions(
             entry["added_p99_ms_closed"] =
                 json!(load::p(&cr.latency, 0.99) - load::p(&closed[0].0.latency, 0.99));
         }
+        if *via == Via::Nats {
+            // The part of the added latency any NATS request pays (the floor run's whole round trip).
+            entry["nats_floor_p50_ms"] = json!(load::p(&floor.latency, 0.5));
+            entry["nats_floor_p99_ms"] = json!(load::p(&floor.latency, 0.99));
+        }
         json.insert(via.key().into(), entry);
     }
+    json.insert(
+        Via::NatsEcho.key().into(),
+        json!({
+            "open": report_json(floor, Mode::Open { rate }, c),
+            "cpu_percent_open": cpu_json(floor_cpu),
+        }),
+    );
     Sessions {
         json: Value::Object(json),
     }
