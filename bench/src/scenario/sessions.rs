@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::output::{cpu_json, line, report_json};
 use super::profile::perf_record;
 use super::senders::{http_conns, Http, NestJs};
-use super::{loopback, REQUEST_TIMEOUT};
+use super::{loopback, settle_disk, REQUEST_TIMEOUT};
 use crate::echo;
 use crate::events::{self, Ids, Pool};
 use crate::load::{self, Mode, Report, Spec};
@@ -58,6 +58,8 @@ async fn session_run(
     run: usize,
 ) -> (Report, Vec<(String, f64)>) {
     let c = args.session_concurrency;
+    // No run pays for the disk writeback of what ran before it (parts 1 and 2 leave gigabytes dirty).
+    settle_disk().await;
     let standin = (via != Via::NatsEcho)
         .then(|| procs::standin(&args.standin_bin, &args.logs, "standin-sessions"));
     let standin_port = standin.as_ref().map_or(0, |(_, _, p)| *p);
