@@ -152,7 +152,6 @@ pub async fn standard(args: &Args) -> Value {
         // after them, 13,200/s without them), which skewed every ratio to it.
         drop((js, client));
         drop(nats);
-        settle_disk().await;
         let nats = Nats::single(&args.logs);
         let client = async_nats::connect(nats.url())
             .await
