@@ -78,8 +78,8 @@ pub struct Config {
     pub events_retention: Duration,
     /// `DEDUP_WINDOW`: de-duplication horizon of events and outcomes; covers Stripe's 3-day retries. Default `4d`.
     pub dedup_window: Duration,
-    /// `PIPELINE_ACK_WAIT`: how long an event being processed stays invisible to other replicas; after a crash,
-    /// its redelivery waits this long. Default `30s`.
+    /// `PIPELINE_ACK_WAIT`: after a crash, how long before the events a replica had taken go to another. A live
+    /// replica extends it while it works (progress acknowledgements), so it can be short. Default `5s`.
     pub pipeline_ack_wait: Duration,
     /// `SHUTDOWN_GRACE`: how long in-flight work may take after SIGTERM. Default `25s`.
     pub shutdown_grace: Duration,
@@ -241,7 +241,7 @@ impl Config {
             events_retention: v.duration("EVENTS_RETENTION", raw.events_retention, "30d"),
             dedup_window: v.duration("DEDUP_WINDOW", raw.dedup_window, "4d"),
             shutdown_grace: v.duration("SHUTDOWN_GRACE", raw.shutdown_grace, "25s"),
-            pipeline_ack_wait: v.duration("PIPELINE_ACK_WAIT", raw.pipeline_ack_wait, "30s"),
+            pipeline_ack_wait: v.duration("PIPELINE_ACK_WAIT", raw.pipeline_ack_wait, "5s"),
             log_format: v.parse(
                 "LOG_FORMAT",
                 raw.log_format,

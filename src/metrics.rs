@@ -28,8 +28,9 @@ const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// Verified and refused webhooks by `event_type` and `result`: `published`, `duplicate`, `unusable`, `ignored`,
-/// `retried`, `failed` (pipeline), `rejected_signature`, `unavailable` (webhook).
+/// Verified and refused webhooks by `event_type` and `result`: `published`, `duplicate`, `superseded`, `unusable`,
+/// `ignored`, `retried` (pipeline), `rejected_signature`, `unavailable` (webhook). `event_type` is one of the
+/// types the service uses, or `other`: an event's type is data, and must not create series.
 pub const WEBHOOK_EVENTS: &str = "payments_webhook_events_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -65,8 +66,16 @@ pub async fn upkeep(shutdown: tokio_util::sync::CancellationToken) {
 
 /// Counts one webhook event outcome.
 pub fn webhook_event(event_type: &str, result: &'static str) {
-    metrics::counter!(WEBHOOK_EVENTS, "event_type" => event_type.to_owned(), "result" => result)
-        .increment(1);
+    let event_type = crate::payment::outcome::USED_EVENT_TYPES
+        .iter()
+        .find(|used| **used == event_type)
+        .copied()
+        .unwrap_or(if event_type == "unknown" {
+            "unknown"
+        } else {
+            "other"
+        });
+    metrics::counter!(WEBHOOK_EVENTS, "event_type" => event_type, "result" => result).increment(1);
 }
 
 /// Records the duration and outcome of a Stripe API call.

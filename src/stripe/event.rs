@@ -34,6 +34,8 @@ impl EventHead {
 pub struct StripeEvent {
     pub id: String,
     pub event_type: String,
+    /// Whether the event is of live mode; `None` when the event does not say.
+    pub livemode: Option<bool>,
     pub object: Map<String, Value>,
 }
 
@@ -50,6 +52,8 @@ struct Envelope {
     id: String,
     #[serde(rename = "type")]
     event_type: String,
+    #[serde(default)]
+    livemode: Option<bool>,
     data: Data,
 }
 
@@ -66,6 +70,7 @@ const USED_FIELDS: &[&str] = &[
     "object",
     "amount",
     "amount_refunded",
+    "charge",
     "charges",
     "client_reference_id",
     "currency",
@@ -74,6 +79,7 @@ const USED_FIELDS: &[&str] = &[
     "metadata",
     "payment_intent",
     "payment_status",
+    "reason",
     "receipt_url",
     "refunded",
     "status",
@@ -115,6 +121,7 @@ impl StripeEvent {
         Ok(StripeEvent {
             id: env.id,
             event_type: env.event_type,
+            livemode: env.livemode,
             object: env.data.object,
         })
     }

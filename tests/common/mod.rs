@@ -64,6 +64,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+        // `TEST_LOG=payments=debug cargo test …` shows the service's logs of a failing test.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("TEST_LOG"))
+            .with_test_writer()
+            .try_init();
         let nats = NatsServer::start();
         let standin = StandIn::with_api_key(STRIPE_SECRET).await;
         let mut app = Self::start_service(nats, standin, extra).await;
