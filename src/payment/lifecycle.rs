@@ -62,6 +62,25 @@ pub enum News {
     Succeeded,
     /// An outcome that is not a success: unpaid, or money moving after the payment.
     Outcome(Outcome),
+    /// An after-payment outcome that only follows another (a dispute closes after it was opened): when `first` was
+    /// not published, it is, before `then`.
+    Follows { first: Outcome, then: Outcome },
+}
+
+impl News {
+    /// Whether the news says the order is not paid (yet).
+    pub fn is_unpaid(&self) -> bool {
+        matches!(self, News::Outcome(o) if o.message.meaning().is_unpaid())
+    }
+
+    /// The outcomes the news carries, for filling in their order once it is known.
+    pub fn outcomes_mut(&mut self) -> Vec<&mut Outcome> {
+        match self {
+            News::Succeeded => Vec::new(),
+            News::Outcome(outcome) => vec![outcome],
+            News::Follows { first, then } => vec![first, then],
+        }
+    }
 }
 
 /// What to do with an event's news, given the order's history.
@@ -117,14 +136,32 @@ pub fn decide(history: &History, order_id: &str, payment: &Payment, news: &News)
             }
             Meaning::Unpaid { .. } => Verdict::Publish(vec![outcome.clone()]),
             Meaning::AfterPayment | Meaning::Paid => {
-                let paid_id = succeeded_id(payment.intent.as_deref().unwrap_or_default());
-                if history.published.contains(&paid_id) {
-                    return Verdict::Publish(vec![outcome.clone()]);
-                }
-                with_success_first(history, order_id, payment, vec![outcome.clone()])
+                after_payment(history, order_id, payment, vec![outcome.clone()])
             }
         },
+        News::Follows { then, .. } if history.published.contains(&then.id) => {
+            Verdict::Duplicate(then.id.clone())
+        }
+        News::Follows { first, then } => {
+            let first = (!history.published.contains(&first.id)).then(|| first.clone());
+            let outcomes = first.into_iter().chain([then.clone()]).collect();
+            after_payment(history, order_id, payment, outcomes)
+        }
     }
+}
+
+/// `outcomes`, after the payment's `payment.succeeded` (published first when it was not).
+fn after_payment(
+    history: &History,
+    order_id: &str,
+    payment: &Payment,
+    outcomes: Vec<Outcome>,
+) -> Verdict {
+    let paid_id = succeeded_id(payment.intent.as_deref().unwrap_or_default());
+    if history.published.contains(&paid_id) {
+        return Verdict::Publish(outcomes);
+    }
+    with_success_first(history, order_id, payment, outcomes)
 }
 
 /// `payment.succeeded`, then `then`; unless a final unpaid outcome of the same session or payment stands.

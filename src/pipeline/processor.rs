@@ -27,7 +27,10 @@ use crate::{
         lifecycle::Superseded,
         outcome::{self, Plan, Unused},
     },
-    stripe::{client::StripeApi, event::StripeEvent},
+    stripe::{
+        client::StripeApi,
+        event::{header_safe, StripeEvent},
+    },
 };
 
 /// Events processed at once by one replica.
@@ -204,10 +207,7 @@ impl Processor {
             Err(e) => return Ok(Processed::Ignored(Unused::Unusable(e.to_string()))),
         };
         // Both travel as NATS headers; the intake checks them, and an event stored otherwise is checked here.
-        if [&event.id, &event.event_type]
-            .iter()
-            .any(|v| v.parse::<async_nats::HeaderValue>().is_err() || v.len() > 255)
-        {
+        if !header_safe(&event.id) || !header_safe(&event.event_type) {
             return Ok(Processed::Ignored(Unused::Unusable(
                 "the event id or type cannot be carried in a NATS header".into(),
             )));

@@ -77,7 +77,7 @@ impl Processor {
                 "charge {charge} has no orderId in its or its payment intent's metadata"
             ));
         };
-        if let News::Outcome(outcome) = &mut report.news {
+        for outcome in report.news.outcomes_mut() {
             outcome.message = outcome.message.clone().for_order(&order);
         }
         Ok(Ok(report))
@@ -126,8 +126,7 @@ impl Processor {
                 Verdict::Publish(outcomes) => outcomes,
                 Verdict::Duplicate(id) => return Ok(Processed::Duplicate(id)),
                 Verdict::Superseded(why) => {
-                    if !matches!(&report.news, News::Outcome(o) if o.message.meaning().is_unpaid())
-                    {
+                    if !report.news.is_unpaid() {
                         tracing::error!(order_id, event_id = %event.id, reason = %why,
                             "money moved on a Checkout Session already reported failed or expired; not published");
                     }

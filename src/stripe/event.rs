@@ -17,16 +17,18 @@ impl EventHead {
     /// Reads only `id` and `type` (cheap: the rest of the body is skipped, not built).
     pub fn parse(body: &[u8]) -> Result<EventHead, EventError> {
         let head: EventHead = serde_json::from_slice(body).map_err(|e| classify(&e))?;
-        // Both end up in NATS headers and subjects: printable ASCII only.
-        let printable =
-            |s: &str| !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| b.is_ascii_graphic());
-        if !printable(&head.id) || !printable(&head.event_type) {
+        if !header_safe(&head.id) || !header_safe(&head.event_type) {
             return Err(EventError::NotAnEvent(
                 "id or type empty or not printable ASCII",
             ));
         }
         Ok(head)
     }
+}
+
+/// Whether a value from an event can travel in a NATS header and subject: printable ASCII, at most 255 bytes.
+pub fn header_safe(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 255 && value.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// An event with its `data.object`, for mapping to outcomes.

@@ -72,30 +72,36 @@ fn refunded(intent: &str, charge: &str, amount: i64) -> (Payment, News) {
 }
 
 fn disputed(intent: &str, charge: &str, closed: bool) -> (Payment, News) {
-    let message = if closed {
-        Message::DisputeClosed {
-            order_id: ORDER.into(),
-            stripe_payment_id: charge.into(),
-            dispute_id: "du_1".into(),
-            status: "lost".into(),
-        }
-    } else {
-        Message::Disputed {
+    let opened = Outcome {
+        id: outcome_id("disputed", &["du_1"]),
+        message: Message::Disputed {
             order_id: ORDER.into(),
             stripe_payment_id: charge.into(),
             dispute_id: "du_1".into(),
             amount: 2050,
             currency: "usd".into(),
             reason: "fraudulent".into(),
-        }
+        },
     };
-    let kind = if closed { "dispute_closed" } else { "disputed" };
-    let id = outcome_id(kind, &["du_1"]);
+    let news = if closed {
+        let then = Outcome {
+            id: outcome_id("dispute_closed", &["du_1"]),
+            message: Message::DisputeClosed {
+                order_id: ORDER.into(),
+                stripe_payment_id: charge.into(),
+                dispute_id: "du_1".into(),
+                status: "lost".into(),
+            },
+        };
+        News::Follows {
+            first: opened,
+            then,
+        }
+    } else {
+        News::Outcome(opened)
+    };
     // A dispute's charge was looked up: its receipt is known.
-    (
-        payment(Some(intent), None, Some(charge)),
-        outcome(id, message),
-    )
+    (payment(Some(intent), None, Some(charge)), news)
 }
 
 /// Plays events through the rules as the journal does (one at a time per order); what is published, in order.
@@ -144,6 +150,16 @@ fn check_truthful(published: &[Outcome]) {
             ),
             Meaning::Paid => {}
         }
+    }
+    let opened = published.iter().position(|o| o.id.starts_with("disputed."));
+    let closed = published
+        .iter()
+        .position(|o| o.id.starts_with("dispute_closed."));
+    if let Some(closed) = closed {
+        assert!(
+            opened.is_some_and(|o| o < closed),
+            "closed before opened: {ids:?}"
+        );
     }
 }
 

@@ -268,6 +268,7 @@ fn dispute_created(event: &StripeEvent) -> Plan {
     dispute_report(event, charge, outcome_id("disputed", &[dispute]), message)
 }
 
+/// The closing of a dispute; the dispute object is whole in it, so its opening is published first if it was not.
 fn dispute_closed(event: &StripeEvent) -> Plan {
     let (Some(dispute), Some(charge), Some(status)) =
         (event.str("id"), event.id_of("charge"), event.str("status"))
@@ -280,12 +281,19 @@ fn dispute_closed(event: &StripeEvent) -> Plan {
         dispute_id: dispute.to_owned(),
         status: status.to_owned(),
     };
-    dispute_report(
-        event,
-        charge,
-        outcome_id("dispute_closed", &[dispute]),
-        message,
-    )
+    let then = Outcome {
+        id: outcome_id("dispute_closed", &[dispute]),
+        message: message.for_order(order_id(event, false).as_deref().unwrap_or_default()),
+    };
+    match dispute_created(event) {
+        Plan::Report(mut opened) => {
+            if let News::Outcome(first) = opened.news {
+                opened.news = News::Follows { first, then };
+            }
+            Plan::Report(opened)
+        }
+        ignored => ignored,
+    }
 }
 
 /// A dispute carries no metadata of ours: its order and payment are found from the charge.

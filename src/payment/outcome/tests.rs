@@ -205,9 +205,14 @@ fn disputes_name_the_charge_and_find_their_order_later() {
 
     value["type"] = json!("charge.dispute.closed");
     value["data"]["object"]["status"] = json!("won");
-    let o = outcome(plan(
+    let News::Follows { first, then: o } = report(plan(
         &StripeEvent::parse(value.to_string().as_bytes()).unwrap(),
-    ));
+    ))
+    .news
+    else {
+        panic!("a closing follows the opening")
+    };
+    assert_eq!(first.id, "disputed.du_1");
     assert_eq!(o.id, "dispute_closed.du_1");
     let body: Value = serde_json::from_slice(&o.message.to_json()).unwrap();
     assert_eq!(
