@@ -33,6 +33,10 @@ const BUCKETS: &[f64] = &[
 /// types the service uses, or `other`: an event's type is data, and must not create series.
 pub const WEBHOOK_EVENTS: &str = "payments_webhook_events_total";
 
+/// Events stored and not yet processed by the pipeline, and the age of the oldest of them (server time).
+pub const PIPELINE_PENDING: &str = "payments_pipeline_pending";
+pub const PIPELINE_OLDEST_PENDING: &str = "payments_pipeline_oldest_pending_seconds";
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Installs the recorder on first use and returns the handle that renders it.
@@ -76,6 +80,12 @@ pub fn webhook_event(event_type: &str, result: &'static str) {
             "other"
         });
     metrics::counter!(WEBHOOK_EVENTS, "event_type" => event_type, "result" => result).increment(1);
+}
+
+/// Sets the pipeline's backlog gauges.
+pub fn pipeline_backlog(pending: u64, oldest: std::time::Duration) {
+    metrics::gauge!(PIPELINE_PENDING).set(pending as f64);
+    metrics::gauge!(PIPELINE_OLDEST_PENDING).set(oldest.as_secs_f64());
 }
 
 /// Records the duration and outcome of a Stripe API call.

@@ -3,6 +3,7 @@
 //! settles it against its order (`settle`): the order's journal (`journal`) keeps its outcomes truthful, in order
 //! and once each, whichever replica and whichever of a payment's events gets there first.
 
+pub mod backlog;
 pub mod inbox;
 pub mod journal;
 pub mod pressure;

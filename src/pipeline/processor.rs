@@ -50,6 +50,7 @@ pub struct Processor {
     pub stripe: StripeApi,
     pub timeout: Duration,
     pub ack_wait: Duration,
+    pub retry_max: Duration,
     pub pressure: Pressure,
     /// Whether `STRIPE_SECRET` is a live key: events of the other mode are unusable.
     pub live: bool,
@@ -99,6 +100,7 @@ impl Processor {
             stripe,
             timeout: config.jetstream_timeout,
             ack_wait: config.pipeline_ack_wait,
+            retry_max: config.pipeline_retry_max,
             pressure,
             live: key.starts_with("sk_live_") || key.starts_with("rk_live_"),
         }
@@ -157,7 +159,7 @@ impl Processor {
             }
             Err(ProcessError::Busy(_)) => AckKind::Nak(Some(BUSY_RETRY)),
             Err(ProcessError::Failed(e)) => {
-                let delay = backoff(delivered);
+                let delay = backoff(delivered).min(self.retry_max);
                 tracing::info!(%event_id, error = %e, delivered, ?delay, "event will be retried");
                 AckKind::Nak(Some(delay))
             }

@@ -235,6 +235,34 @@ impl Replica {
     }
 }
 
+/// Starts the `payments` binary as a separate process (to be killed with SIGKILL), on `port`.
+pub fn spawn_binary(
+    nats: &NatsServer,
+    standin: &StandIn,
+    port: u16,
+    extra: &[(&str, &str)],
+) -> std::process::Child {
+    let port = port.to_string();
+    let mut env = vec![("PORT", port.as_str())];
+    env.extend_from_slice(extra);
+    std::process::Command::new(env!("CARGO_BIN_EXE_payments"))
+        .current_dir(std::env::temp_dir())
+        .env_clear()
+        .envs(vars(&nats.url(), &standin.base_url(), &env))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("service starts")
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// Runs the `payments` binary with a subcommand as an operator would (the test's service environment plus
 /// `extra`), without blocking the runtime the in-process service runs on. Returns the exit code and all output.
 pub async fn run_cli(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> (i32, String) {
