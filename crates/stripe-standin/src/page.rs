@@ -3,7 +3,8 @@
 //! tests: `#pay-card`, `#pay-delayed-success`, `#pay-delayed-failure`, `#cancel`, `#expire`.
 //!
 //! Paying answers `303` to the session's `success_url` (`{CHECKOUT_SESSION_ID}` replaced), cancelling `303` to its
-//! `cancel_url`; a session that is no longer open shows its state instead of buttons.
+//! `cancel_url`; a session that is no longer open shows its state instead of buttons. Money is written by
+//! `price` (as `Intl` does); the pages after Checkout are in `result_page`.
 
 use std::fmt::Write;
 use std::sync::Arc;
