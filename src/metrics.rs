@@ -16,12 +16,16 @@ pub const JETSTREAM_PUBLISH_DURATION: &str = "payments_jetstream_publish_duratio
 pub const JETSTREAM_PUBLISH_FAILURES: &str = "payments_jetstream_publish_failures_total";
 /// 1 while the NATS connection is up, else 0.
 pub const NATS_CONNECTED: &str = "payments_nats_connected";
+/// 1 while this replica is ready (`GET /ready` 200: NATS connected and the streams set up), else 0.
+pub const READY: &str = "payments_ready";
 /// NATS requests on `create.payment.session` by `format` (`nestjs`, `plain`) and `status`.
 pub const NATS_REQUESTS: &str = "payments_nats_requests_total";
 
 /// Callback attempts by `result` (`delivered`, `failed`, `gone`, `refused`), and their duration.
 pub const CALLBACK_ATTEMPTS: &str = "payments_callback_attempts_total";
 pub const CALLBACK_DURATION: &str = "payments_callback_attempt_duration_seconds";
+/// Callbacks given up after their last attempt (`payment.callback.failed` published): the dead letters.
+pub const CALLBACK_DEAD_LETTERS: &str = "payments_callback_dead_letters_total";
 
 /// Latency buckets in seconds, from sub-millisecond webhooks to a slow Stripe call.
 const BUCKETS: &[f64] = &[
@@ -109,6 +113,10 @@ pub fn nats_connected(connected: bool) {
     metrics::gauge!(NATS_CONNECTED).set(if connected { 1.0 } else { 0.0 });
 }
 
+pub fn ready(ready: bool) {
+    metrics::gauge!(READY).set(if ready { 1.0 } else { 0.0 });
+}
+
 pub fn nats_request(format: &'static str, status: u16) {
     metrics::counter!(NATS_REQUESTS, "format" => format, "status" => status.to_string())
         .increment(1);
@@ -117,4 +125,8 @@ pub fn nats_request(format: &'static str, status: u16) {
 pub fn callback_attempt(result: &'static str, started: std::time::Instant) {
     metrics::counter!(CALLBACK_ATTEMPTS, "result" => result).increment(1);
     metrics::histogram!(CALLBACK_DURATION).record(started.elapsed().as_secs_f64());
+}
+
+pub fn callback_dead_letter() {
+    metrics::counter!(CALLBACK_DEAD_LETTERS).increment(1);
 }
