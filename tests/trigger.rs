@@ -107,6 +107,56 @@ async fn every_supported_type_reaches_its_outcome() {
     }
 }
 
+/// The service side of these types is the lead's change of issue 12 (items 1-4): until it lands, this fails
+/// (today `payment_intent.payment_failed` publishes `payment.failed` and disputes publish nothing).
+#[tokio::test]
+async fn declines_and_disputes_reach_their_contract_outcomes() {
+    let app = TestApp::spawn().await;
+    for (i, (event_type, _)) in NEW_CASES.iter().enumerate() {
+        let order = format!("00000000-0000-4000-8000-00000000010{i}");
+        let (code, out) = trigger(&app, &[event_type, "--order-id", &order]).await;
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.contains("→ 200 OK") && out.contains("registered"),
+            "{out}"
+        );
+    }
+    app.wait_pipeline_idle().await;
+    let published = app.payments().await;
+    for (i, (event_type, subjects)) in NEW_CASES.iter().enumerate() {
+        let order = format!("00000000-0000-4000-8000-00000000010{i}");
+        let mine: Vec<_> = published
+            .iter()
+            .filter(|p| p.body["orderId"] == order.as_str())
+            .collect();
+        let got: Vec<&str> = mine.iter().map(|p| p.subject.as_str()).collect();
+        assert_eq!(got, *subjects, "{event_type}: {published:#?}");
+        if let Some(last) = mine.last() {
+            assert_eq!(last.event_type, *event_type);
+        }
+    }
+    let attempt = published
+        .iter()
+        .find(|p| p.subject == "payment.attempt_failed")
+        .unwrap();
+    assert_eq!(attempt.body["reason"], stripe_standin::DECLINE_MESSAGE);
+    let disputed = published
+        .iter()
+        .find(|p| p.subject == "payment.disputed")
+        .unwrap();
+    assert!(disputed.body["disputeId"]
+        .as_str()
+        .unwrap()
+        .starts_with("du_"));
+    assert_eq!(
+        (
+            disputed.body["amount"].as_i64(),
+            disputed.body["reason"].as_str()
+        ),
+        (Some(4100), Some("fraudulent"))
+    );
+}
+
 /// GET `path` from the stand-in, as the service would.
 async fn fetch(standin: &StandIn, path: &str) -> Value {
     let response = reqwest::Client::new()
