@@ -31,7 +31,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
-mod after;
+mod after_payment;
 mod auth;
 mod builder;
 mod checkout;
@@ -57,7 +57,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use after::ChargeError;
+pub use after_payment::ChargeError;
 pub use builder::{Builder, Retry};
 pub use faults::Fault;
 pub use flows::{FlowError, Method, Paid};

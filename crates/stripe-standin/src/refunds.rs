@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use crate::after::{ordering_key, paid_charge, ChargeError};
+use crate::after_payment::{ordering_key, paid_charge, ChargeError};
 use crate::events::envelope;
 use crate::ids;
 use crate::state::Shared;

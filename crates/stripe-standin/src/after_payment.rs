@@ -91,9 +91,8 @@ impl From<ChargeError> for ApiError {
             ChargeError::AlreadyDisputed { .. } => {
                 ApiError::invalid("charge", message).with_code("charge_disputed")
             }
-            ChargeError::NotPaid { .. } | ChargeError::DisputeClosed { .. } => {
-                ApiError::invalid("charge", message)
-            }
+            ChargeError::NotPaid { .. } => ApiError::invalid("charge", message),
+            ChargeError::DisputeClosed { .. } => ApiError::invalid("dispute", message),
         }
     }
 }
