@@ -27,7 +27,7 @@ const CASES: [(&str, &str); 7] = [
 
 /// The types of issue 12 and what reaches `PAYMENTS` for each, in order (CONTRACT section 5): a declined attempt
 /// is not final and `charge.failed` publishes nothing; a dispute arriving before any success is preceded by
-/// `payment.succeeded`.
+/// `payment.succeeded`, and a dispute's closing by its opening.
 const NEW_CASES: [(&str, &[&str]); 4] = [
     ("payment_intent.payment_failed", &["payment.attempt_failed"]),
     ("charge.failed", &[]),
@@ -37,7 +37,11 @@ const NEW_CASES: [(&str, &[&str]); 4] = [
     ),
     (
         "charge.dispute.closed",
-        &["payment.succeeded", "payment.dispute_closed"],
+        &[
+            "payment.succeeded",
+            "payment.disputed",
+            "payment.dispute_closed",
+        ],
     ),
 ];
 
