@@ -145,7 +145,7 @@ async fn a_payments_events_in_any_order_and_repeated_tell_the_truth() {
 async fn two_replicas_receiving_one_payments_events_at_once_agree() {
     let app = TestApp::spawn().await;
     let other = Replica::start(&app, &[]).await;
-    wait_ready(&other.base).await;
+    common::wait_ready_at(&other.base).await;
     let mut orders = Vec::new();
     for n in 0..4 {
         let payment = Payment::new(&format!("replicas{n}"));
@@ -233,26 +233,8 @@ async fn a_dispute_finds_its_order_in_the_services_records_or_at_stripe() {
     assert_eq!(app.payments().await.len(), published.len());
 }
 
-async fn wait_ready(base: &str) {
-    let ready = async {
-        while !reqwest::get(format!("{base}/ready"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(20), ready)
-        .await
-        .expect("replica ready");
-}
-
 fn charge_lookups(app: &TestApp) -> usize {
-    app.standin
-        .requests()
-        .iter()
-        .filter(|r| r.path.starts_with("/v1/charges/"))
-        .count()
+    app.stripe_requests("/v1/charges/")
 }
 
 #[tokio::test]

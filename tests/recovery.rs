@@ -27,15 +27,6 @@ where
     }
 }
 
-async fn metrics(base: &str) -> String {
-    reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_a_killed_replica_had_taken_are_published_within_10_seconds() {
     // Replica B runs in this process with the default PIPELINE_ACK_WAIT; replica A is a process we kill.
@@ -43,12 +34,7 @@ async fn events_a_killed_replica_had_taken_are_published_within_10_seconds() {
     let port = common::free_port();
     let mut killed = common::spawn_binary(&app.nats, &app.standin, port, &[]);
     let url = format!("http://127.0.0.1:{port}/payments/webhook");
-    await_until(Duration::from_secs(20), "replica A ready", || async {
-        reqwest::get(format!("http://127.0.0.1:{port}/ready"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-    })
-    .await;
+    common::wait_ready_at(&format!("http://127.0.0.1:{port}")).await;
 
     // Webhooks to A only, many at once, until A has acknowledged a few hundred; then SIGKILL.
     let accepted = Arc::new(Mutex::new(BTreeSet::new()));
@@ -137,15 +123,13 @@ async fn a_refused_publish_leaves_no_claim_and_replay_publishes_at_once() {
         200
     );
     await_until(Duration::from_secs(10), "a refused publish", || async {
-        metrics(&app.base)
+        app.metrics()
             .await
             .contains(r#"payments_jetstream_publish_failures_total{stream="PAYMENTS"}"#)
     })
     .await;
     await_until(Duration::from_secs(10), "the backlog gauge", || async {
-        metrics(&app.base)
-            .await
-            .contains("payments_pipeline_pending 1")
+        app.metrics().await.contains("payments_pipeline_pending 1")
     })
     .await;
     app.stop().await;
@@ -188,12 +172,7 @@ async fn a_long_stripe_outage_is_waited_out_not_given_up_on() {
         || async { !app.payments().await.is_empty() },
     )
     .await;
-    let lookups = app
-        .standin
-        .requests()
-        .iter()
-        .filter(|r| r.path.starts_with("/v1/payment_intents/"))
-        .count();
+    let lookups = app.stripe_requests("/v1/payment_intents/");
     assert!(lookups > 60, "{lookups} tries");
     let published = app.payments().await;
     assert_eq!(published.len(), 1);

@@ -201,6 +201,20 @@ impl TestApp {
         events.len()
     }
 
+    /// The service's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        metrics_of(&self.base).await
+    }
+
+    /// How many requests the Stripe stand-in received on paths starting with `prefix`.
+    pub fn stripe_requests(&self, prefix: &str) -> usize {
+        self.standin
+            .requests()
+            .iter()
+            .filter(|r| r.path.starts_with(prefix))
+            .count()
+    }
+
     /// Every message in `PAYMENTS`, in order.
     pub async fn payments(&self) -> Vec<Published> {
         read_stream(&self.js, "PAYMENTS").await
@@ -253,6 +267,31 @@ pub fn spawn_binary(
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("service starts")
+}
+
+/// The `/metrics` text of the service at `base`.
+pub async fn metrics_of(base: &str) -> String {
+    reqwest::get(format!("{base}/metrics"))
+        .await
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("metrics text")
+}
+
+/// Waits until the service at `base` answers `/ready` with 200.
+pub async fn wait_ready_at(base: &str) {
+    let ready = async {
+        while !reqwest::get(format!("{base}/ready"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), ready)
+        .await
+        .expect("service became ready");
 }
 
 /// A free loopback port.

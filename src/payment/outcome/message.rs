@@ -112,18 +112,6 @@ impl Message {
         }
     }
 
-    pub fn order_id(&self) -> &str {
-        match self {
-            Message::Succeeded { order_id, .. }
-            | Message::AttemptFailed { order_id, .. }
-            | Message::Failed { order_id, .. }
-            | Message::Expired { order_id, .. }
-            | Message::Refunded { order_id, .. }
-            | Message::Disputed { order_id, .. }
-            | Message::DisputeClosed { order_id, .. } => order_id,
-        }
-    }
-
     /// The same message for `order` (a dispute learns its order only from the charge).
     pub fn for_order(mut self, order: &str) -> Message {
         match &mut self {
