@@ -49,6 +49,23 @@ async fn failed_callbacks(app: &TestApp) -> Vec<common::Published> {
         .collect()
 }
 
+/// Waits (with a deadline) until `n` `payment.callback.failed` messages are in `PAYMENTS`, and returns them.
+/// The failure is an event to await: the queue can look empty before the job is even enqueued.
+async fn wait_failed(app: &TestApp, n: usize) -> Vec<common::Published> {
+    let published = async {
+        loop {
+            let failed = failed_callbacks(app).await;
+            if failed.len() >= n {
+                return failed;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), published)
+        .await
+        .expect("payment.callback.failed published")
+}
+
 async fn wait_queue_empty(app: &TestApp) {
     let empty = async {
         loop {
@@ -173,6 +190,7 @@ async fn exhausted_retries_publish_payment_callback_failed() {
     let session = create(&app, ORDER, &receiver.url).await;
     pay(&app, &session).await;
     receiver.wait_for(3).await;
+    wait_failed(&app, 1).await;
     wait_queue_empty(&app).await;
     let failed = failed_callbacks(&app).await;
     assert_eq!(failed.len(), 1);
@@ -200,6 +218,7 @@ async fn retry_after_is_honoured_within_the_schedule_and_410_stops() {
     let session = create(&app, "order-gone", &gone.url).await;
     pay(&app, &session).await;
     gone.wait_for(1).await;
+    wait_failed(&app, 1).await;
     wait_queue_empty(&app).await;
     let failed = failed_callbacks(&app).await;
     assert_eq!(failed.len(), 1);
@@ -383,6 +402,7 @@ async fn a_target_that_turned_private_is_refused_at_send_time() {
             .await
             .expect("event accepted");
     }
+    wait_failed(&creator, 1).await;
     wait_queue_empty(&creator).await;
     let failed = failed_callbacks(&creator).await;
     assert_eq!(failed.len(), 1);
