@@ -108,7 +108,7 @@ pub struct SessionCreated {
 pub struct Wire {
     /// The order this payment is for; carried to Stripe and back in every event.
     order_id: String,
-    /// ISO 4217 code, any case.
+    /// ISO 4217 code of a currency Stripe supports, any case.
     #[schema(example = "usd")]
     currency: String,
     #[schema(min_items = 1, max_items = 100)]
@@ -303,7 +303,7 @@ fn validate_metadata(
 fn rule_text(field: &str) -> &'static str {
     match field {
         "orderId" => "must be a non-empty string",
-        "currency" => "must be a three-letter ISO 4217 currency code",
+        "currency" => "must be a three-letter ISO 4217 code of a currency Stripe supports",
         "items" => "must be a non-empty array of at most 100 items",
         "items[].name" => "must be a non-empty string",
         "items[].price" => "must be a positive number",

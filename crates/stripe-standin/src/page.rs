@@ -215,28 +215,17 @@ fn html(status: StatusCode, title: &str, body: &str) -> Response {
         .into_response()
 }
 
-/// `amount` minor units of `currency` in major units, e.g. `41.00 USD`, `1000 JPY`, `1.234 KWD`.
+/// `amount` minor units of `currency` in major units, e.g. `41.00 USD`, `1000 JPY`, `1.234 KWD`, with the
+/// decimals of the currency table shared with the service (an unknown code shows two).
 fn money(amount: i64, currency: &str) -> String {
     let code = currency.to_ascii_uppercase();
-    let digits = match currency {
-        "bif" | "clp" | "djf" | "gnf" | "jpy" | "kmf" | "krw" | "mga" | "pyg" | "rwf" | "ugx"
-        | "vnd" | "vuv" | "xaf" | "xof" | "xpf" => 0,
-        "bhd" | "jod" | "kwd" | "omr" | "tnd" => 3,
-        _ => 2,
+    let major = match stripe_wire::Currency::lookup(currency) {
+        Some(known) => known.format_major(amount),
+        None => stripe_wire::Currency::lookup("usd")
+            .map(|two_decimals| two_decimals.format_major(amount))
+            .unwrap_or_else(|| amount.to_string()),
     };
-    if digits == 0 {
-        return format!("{amount} {code}");
-    }
-    let unit = 10i64.pow(digits);
-    let sign = if amount < 0 { "-" } else { "" };
-    let (major, minor) = (
-        amount.unsigned_abs() / unit as u64,
-        amount.unsigned_abs() % unit as u64,
-    );
-    format!(
-        "{sign}{major}.{minor:0width$} {code}",
-        width = digits as usize
-    )
+    format!("{major} {code}")
 }
 
 fn escape(text: &str) -> String {
