@@ -162,6 +162,46 @@ async fn each_final_outcome_is_called_back_once_signed_per_standard_webhooks() {
 }
 
 #[tokio::test]
+async fn a_later_request_cannot_move_the_callback_target() {
+    let owner = Receiver::start(&[]).await;
+    let hijacker = Receiver::start(&[]).await;
+    let app = TestApp::spawn_with(&settings("1s")).await;
+    let request = |url: &str| {
+        let body = json!({
+            "orderId": ORDER, "currency": "usd", "items": [{"name": "Mug", "price": 9.5, "quantity": 1}],
+            "callback": {"url": url, "method": "POST"}, "metadata": {"cartId": "c-42"},
+        });
+        app.http
+            .post(app.url("/payments/create-session"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "checkout-77")
+            .body(body.to_string())
+            .send()
+    };
+    let first = request(&owner.url).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let session = first.json::<Value>().await.unwrap()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hijack = request(&hijacker.url).await.unwrap();
+    assert_eq!(hijack.status(), 409);
+    assert_eq!(
+        hijack.json::<Value>().await.unwrap()["message"],
+        "Idempotency-Key checkout-77 was used for another request"
+    );
+    // A retry of the first request is still fine, and the payment is called back where it first said.
+    assert_eq!(request(&owner.url).await.unwrap().status(), 200);
+    assert_eq!(app.standin.sessions_created(), 1);
+    pay(&app, &session).await;
+    let calls = owner.wait_for(1).await;
+    assert_eq!(calls[0].json()["id"], session.as_str());
+    app.wait_pipeline_idle().await;
+    wait_queue_empty(&app).await;
+    assert!(hijacker.received().is_empty(), "the hijacker got nothing");
+}
+
+#[tokio::test]
 async fn failures_then_success_retry_with_the_same_webhook_id() {
     let receiver = Receiver::start(&[(500, None), (502, None)]).await;
     let app = TestApp::spawn_with(&settings("1s,1s,1s")).await;

@@ -348,6 +348,98 @@ async fn a_retried_identical_request_returns_the_same_session() {
 }
 
 #[tokio::test]
+async fn a_key_used_for_another_request_is_409_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let keyed = |key: &str, body: String| {
+        app.http
+            .post(app.url("/payments/create-session"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(body)
+            .send()
+    };
+    let (status, first) = json_of(keyed("cart-7", body("usd", "20.5")).await.unwrap()).await;
+    assert_eq!(status, 200, "{first}");
+    let requests_to_stripe = app.standin.requests().len();
+    let conflict =
+        json!({"status": 409, "message": "Idempotency-Key cart-7 was used for another request"});
+    // Another price, currency, order, quantity, callback or metadata under the same key.
+    let others = [
+        body("usd", "20.6"),
+        body("eur", "20.5"),
+        body("usd", "20.5").replace(ORDER, "another-order"),
+        body("usd", "20.5").replace("\"quantity\":2", "\"quantity\":3"),
+        body("usd", "20.5").replace("}]}", "}],\"metadata\":{\"cartId\":\"c-1\"}}"),
+    ];
+    for other in others {
+        let reply = json_of(keyed("cart-7", other.clone()).await.unwrap()).await;
+        assert_eq!(reply, (409, conflict.clone()), "{other}");
+    }
+    assert_eq!(
+        app.standin.requests().len(),
+        requests_to_stripe,
+        "a conflict never reaches Stripe"
+    );
+    // The first request again, written differently, is a retry: the same session.
+    let again = format!(
+        r#"{{"items":[{{"quantity":2,"price":20.50,"name":"T-Shirt"}}],"currency":"USD","orderId":"{ORDER}"}}"#
+    );
+    let (status, second) = json_of(keyed("cart-7", again).await.unwrap()).await;
+    assert_eq!((status, &second["sessionId"]), (200, &first["sessionId"]));
+    assert_eq!(app.standin.sessions_created(), 1);
+
+    // A request's derived key is claimed as well: sent as another request's key, it is a conflict too.
+    let (status, _) = json_of(
+        app.post_json("/payments/create-session", &body("usd", "30"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let derived = app
+        .standin
+        .requests()
+        .last()
+        .unwrap()
+        .header("idempotency-key")
+        .unwrap()
+        .to_owned();
+    let (status, reply) = json_of(keyed(&derived, body("usd", "31")).await.unwrap()).await;
+    assert_eq!(status, 409, "{reply}");
+    assert_eq!(app.standin.sessions_created(), 2);
+
+    // Keys Stripe would not take are refused before anything else.
+    for bad in ["", &"k".repeat(256)] {
+        let (status, reply) = json_of(keyed(bad, body("usd", "1")).await.unwrap()).await;
+        assert_eq!(status, 400, "{bad:?}: {reply}");
+        assert_eq!(
+            reply["message"],
+            "Idempotency-Key must be 1 to 255 visible ASCII characters"
+        );
+    }
+}
+
+#[tokio::test]
+async fn requests_racing_under_one_key_claim_it_once() {
+    let app = TestApp::spawn().await;
+    const N: usize = 8;
+    let racers = (0..N).map(|i| {
+        let request = app
+            .http
+            .post(app.url("/payments/create-session"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "race-1")
+            .body(body("usd", &format!("{}", 10 + i)));
+        async move { json_of(request.send().await.unwrap()).await.0 }
+    });
+    let mut statuses = futures::future::join_all(racers).await;
+    statuses.sort_unstable();
+    let mut expected = vec![200];
+    expected.extend([409; N - 1]);
+    assert_eq!(statuses, expected, "one request won the key");
+    assert_eq!(app.standin.sessions_created(), 1);
+}
+
+#[tokio::test]
 async fn pages_probes_and_unknown_routes() {
     let app = TestApp::spawn().await;
     let get = |path: &str| app.http.get(app.url(path)).send();
