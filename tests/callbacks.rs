@@ -254,6 +254,17 @@ async fn retry_after_is_honoured_within_the_schedule_and_410_stops() {
         "Retry-After 2 s honoured over the 1 s schedule: {gap:?}"
     );
 
+    // The HTTP-date form: 3 s from now (2-3 s once truncated to the second), over a 1 s schedule.
+    let dated = Receiver::start_dated(&[(503, Some(3)), (200, None)]).await;
+    let session = create(&app, "order-dated", &dated.url).await;
+    pay(&app, &session).await;
+    let requests = dated.wait_for(2).await;
+    let gap = requests[1].at - requests[0].at;
+    assert!(
+        gap >= Duration::from_millis(1900),
+        "Retry-After as an HTTP date honoured over the 1 s schedule: {gap:?}"
+    );
+
     let gone = Receiver::start(&[(410, None)]).await;
     let session = create(&app, "order-gone", &gone.url).await;
     pay(&app, &session).await;
@@ -343,6 +354,19 @@ async fn private_targets_and_bad_callbacks_are_refused() {
         ("http://10.0.0.7/hook", "private"),
         ("http://[::1]/hook", "loopback"),
         ("http://100.100.100.200/", "carrier-grade NAT"),
+        ("http://[::7f00:1]/hook", "IPv4-compatible"),
+        ("http://[::ffff:10.0.0.7]/hook", "private"),
+        (
+            "http://[64:ff9b::a9fe:a9fe]/hook",
+            "link-local or cloud metadata",
+        ),
+        ("http://[2002:c0a8:101::1]/hook", "private"),
+        (
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",
+            "Teredo",
+        ),
+        ("http://[fec0::1]/hook", "site-local"),
+        ("http://192.0.2.10/hook", "documentation"),
     ] {
         let (status, message) =
             attempt(&app, json!({"url": url, "method": "POST"}), json!({})).await;
@@ -410,9 +434,11 @@ async fn private_targets_and_bad_callbacks_are_refused() {
 #[tokio::test]
 async fn a_target_that_turned_private_is_refused_at_send_time() {
     let receiver = Receiver::start(&[]).await;
-    // One replica allowed it when the session was created; this one, with the guard on, sends.
+    // One replica allowed it when the session was created; this one, with the guard on, sends. By name, so the
+    // refusal comes from the callback client's own resolver, not from a check of an IP literal.
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
     let creator = TestApp::spawn_with(&settings("1s")).await;
-    let session = create(&creator, ORDER, &receiver.url).await;
+    let session = create(&creator, ORDER, &by_name).await;
     let mut creator = creator;
     creator.stop().await;
     let sender = Replica::start(&creator, &[("CALLBACK_SIGNING_SECRET", SIGNING_SECRET)]).await;

@@ -3,8 +3,10 @@
 //! it from any event. Each final outcome enqueues one delivery job in the `PAYMENT_CALLBACKS` work queue; the
 //! `worker` sends it, signed per Standard Webhooks, and retries on the configured schedule.
 
+pub mod client;
 pub mod guard;
 pub mod signing;
+mod special;
 pub mod worker;
 
 use std::collections::BTreeMap;
@@ -94,7 +96,7 @@ impl Callbacks {
                 "callback is not available: the service has no CALLBACK_SIGNING_SECRET".into(),
             ));
         }
-        guard::resolve(&request.url, self.config.allow_private)
+        guard::resolve(&request.url, self.config.allow_private, self.config.timeout)
             .await
             .map(|_| ())
             .map_err(|e| Error::Invalid(e.to_string()))
