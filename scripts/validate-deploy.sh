@@ -13,6 +13,8 @@
 #                               mode (kubernetes-validate; unknown fields are errors), file by file and rendered;
 #                               the service's invariants (probes, grace period, security context, Secret keys)
 #   nats.conf (k8s/base/nats.yaml)  `nats-server -t` (nats-server from scripts/lib.sh, as the tests use)
+#   monitoring                  scripts/check-monitoring.sh: alert rules (promtool check/test rules), the PrometheusRule
+#                               of k8s/monitoring, the Grafana dashboard, metric names against src/, runbooks
 #
 # Tools go into .tools/venv-validate (pinned, installed once). Exits non-zero if any check fails.
 # Environment: K8S_VERSIONS (default "1.31.0 1.37.0": the oldest and the newest this validates for);
@@ -441,6 +443,13 @@ else
   check "nats-server for checking nats.conf (scripts/lib.sh ensure_nats_server)" \
     bash -c 'cat "$1"; exit 1' _ "$WORK/nats-install"
 fi
+
+# --- monitoring ----------------------------------------------------------------------------------------------------
+if [ "${#KUSTOMIZE[@]}" != 0 ]; then
+  check "${KUSTOMIZE[*]} k8s/monitoring (the PrometheusRule)" render k8s/monitoring "$WORK/rendered-monitoring.yaml"
+fi
+check "alerts, PrometheusRule, Grafana dashboard and runbooks (scripts/check-monitoring.sh: promtool check rules, promtool test rules, every metric named exists in src/)" \
+  env PY="$PY" ./scripts/check-monitoring.sh
 
 echo "validate-deploy: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -166,6 +166,11 @@ async fn run_pipeline(config: Config, state: AppState, shutdown: CancellationTok
         config: config.callbacks.clone(),
     };
     tokio::join!(
+        crate::pipeline::backlog::watch(
+            processor.js.clone(),
+            config.events_stream.clone(),
+            shutdown.clone()
+        ),
         processor.run(config.events_stream.clone(), shutdown.clone()),
         worker.run(shutdown)
     );

@@ -78,9 +78,12 @@ pub struct Config {
     pub events_retention: Duration,
     /// `DEDUP_WINDOW`: de-duplication horizon of events and outcomes; covers Stripe's 3-day retries. Default `4d`.
     pub dedup_window: Duration,
-    /// `PIPELINE_ACK_WAIT`: how long an event being processed stays invisible to other replicas; after a crash,
-    /// its redelivery waits this long. Default `30s`.
+    /// `PIPELINE_ACK_WAIT`: after a crash, how long before the events a replica had taken go to another. A live
+    /// replica extends it while it works (progress acknowledgements), so it can be short. Default `5s`.
     pub pipeline_ack_wait: Duration,
+    /// `PIPELINE_RETRY_MAX`: the longest pause between two tries of an event that failed for a transient reason
+    /// (1 s, 2 s, 4 s … up to this); it is retried for as long as it is retained. Default `5m`.
+    pub pipeline_retry_max: Duration,
     /// `SHUTDOWN_GRACE`: how long in-flight work may take after SIGTERM. Default `25s`.
     pub shutdown_grace: Duration,
     /// `LOG_FORMAT`: `text` or `json`. Default `text`.
@@ -141,6 +144,7 @@ struct Raw {
     dedup_window: Option<String>,
     shutdown_grace: Option<String>,
     pipeline_ack_wait: Option<String>,
+    pipeline_retry_max: Option<String>,
     callback_signing_secret: Option<String>,
     callback_retry_schedule: Option<String>,
     callback_allow_private: Option<String>,
@@ -245,7 +249,8 @@ impl Config {
             events_retention: v.duration("EVENTS_RETENTION", raw.events_retention, "30d"),
             dedup_window: v.duration("DEDUP_WINDOW", raw.dedup_window, "4d"),
             shutdown_grace: v.duration("SHUTDOWN_GRACE", raw.shutdown_grace, "25s"),
-            pipeline_ack_wait: v.duration("PIPELINE_ACK_WAIT", raw.pipeline_ack_wait, "30s"),
+            pipeline_ack_wait: v.duration("PIPELINE_ACK_WAIT", raw.pipeline_ack_wait, "5s"),
+            pipeline_retry_max: v.duration("PIPELINE_RETRY_MAX", raw.pipeline_retry_max, "5m"),
             log_format: v.parse(
                 "LOG_FORMAT",
                 raw.log_format,

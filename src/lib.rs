@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod callback;
+pub mod causes;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -16,21 +16,30 @@ pub const JETSTREAM_PUBLISH_DURATION: &str = "payments_jetstream_publish_duratio
 pub const JETSTREAM_PUBLISH_FAILURES: &str = "payments_jetstream_publish_failures_total";
 /// 1 while the NATS connection is up, else 0.
 pub const NATS_CONNECTED: &str = "payments_nats_connected";
+/// 1 while this replica is ready (`GET /ready` 200: NATS connected and the streams set up), else 0.
+pub const READY: &str = "payments_ready";
 /// NATS requests on `create.payment.session` by `format` (`nestjs`, `plain`) and `status`.
 pub const NATS_REQUESTS: &str = "payments_nats_requests_total";
 
 /// Callback attempts by `result` (`delivered`, `failed`, `gone`, `refused`), and their duration.
 pub const CALLBACK_ATTEMPTS: &str = "payments_callback_attempts_total";
 pub const CALLBACK_DURATION: &str = "payments_callback_attempt_duration_seconds";
+/// Callbacks given up after their last attempt (`payment.callback.failed` published): the dead letters.
+pub const CALLBACK_DEAD_LETTERS: &str = "payments_callback_dead_letters_total";
 
 /// Latency buckets in seconds, from sub-millisecond webhooks to a slow Stripe call.
 const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// Verified and refused webhooks by `event_type` and `result`: `published`, `duplicate`, `unusable`, `ignored`,
-/// `retried`, `failed` (pipeline), `rejected_signature`, `unavailable` (webhook).
+/// Verified and refused webhooks by `event_type` and `result`: `published`, `duplicate`, `superseded`, `unusable`,
+/// `ignored`, `retried` (pipeline), `rejected_signature`, `unavailable` (webhook). `event_type` is one of the
+/// types the service uses, or `other`: an event's type is data, and must not create series.
 pub const WEBHOOK_EVENTS: &str = "payments_webhook_events_total";
+
+/// Events stored and not yet processed by the pipeline, and the age of the oldest of them (server time).
+pub const PIPELINE_PENDING: &str = "payments_pipeline_pending";
+pub const PIPELINE_OLDEST_PENDING: &str = "payments_pipeline_oldest_pending_seconds";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -65,8 +74,22 @@ pub async fn upkeep(shutdown: tokio_util::sync::CancellationToken) {
 
 /// Counts one webhook event outcome.
 pub fn webhook_event(event_type: &str, result: &'static str) {
-    metrics::counter!(WEBHOOK_EVENTS, "event_type" => event_type.to_owned(), "result" => result)
-        .increment(1);
+    let event_type = crate::payment::outcome::USED_EVENT_TYPES
+        .iter()
+        .find(|used| **used == event_type)
+        .copied()
+        .unwrap_or(if event_type == "unknown" {
+            "unknown"
+        } else {
+            "other"
+        });
+    metrics::counter!(WEBHOOK_EVENTS, "event_type" => event_type, "result" => result).increment(1);
+}
+
+/// Sets the pipeline's backlog gauges.
+pub fn pipeline_backlog(pending: u64, oldest: std::time::Duration) {
+    metrics::gauge!(PIPELINE_PENDING).set(pending as f64);
+    metrics::gauge!(PIPELINE_OLDEST_PENDING).set(oldest.as_secs_f64());
 }
 
 /// Records the duration and outcome of a Stripe API call.
@@ -90,6 +113,10 @@ pub fn nats_connected(connected: bool) {
     metrics::gauge!(NATS_CONNECTED).set(if connected { 1.0 } else { 0.0 });
 }
 
+pub fn ready(ready: bool) {
+    metrics::gauge!(READY).set(if ready { 1.0 } else { 0.0 });
+}
+
 pub fn nats_request(format: &'static str, status: u16) {
     metrics::counter!(NATS_REQUESTS, "format" => format, "status" => status.to_string())
         .increment(1);
@@ -98,4 +125,8 @@ pub fn nats_request(format: &'static str, status: u16) {
 pub fn callback_attempt(result: &'static str, started: std::time::Instant) {
     metrics::counter!(CALLBACK_ATTEMPTS, "result" => result).increment(1);
     metrics::histogram!(CALLBACK_DURATION).record(started.elapsed().as_secs_f64());
+}
+
+pub fn callback_dead_letter() {
+    metrics::counter!(CALLBACK_DEAD_LETTERS).increment(1);
 }

@@ -121,10 +121,15 @@ fn every_nats_message_is_the_proto3_json_of_its_proto_message() {
             order_id: "o-1".into(),
             receipt_url: "https://pay.stripe.com/receipts/r".into(),
         },
-        Message::Failed {
+        Message::AttemptFailed {
             order_id: "o-1".into(),
             stripe_payment_id: "pi_1".into(),
             reason: "Your card was declined.".into(),
+        },
+        Message::Failed {
+            order_id: "o-1".into(),
+            stripe_payment_id: "pi_1".into(),
+            reason: "the delayed payment failed".into(),
         },
         Message::Expired {
             order_id: "o-1".into(),
@@ -137,13 +142,30 @@ fn every_nats_message_is_the_proto3_json_of_its_proto_message() {
             currency: "usd".into(),
             fully_refunded: false,
         },
+        Message::Disputed {
+            order_id: "o-1".into(),
+            stripe_payment_id: "ch_1".into(),
+            dispute_id: "du_1".into(),
+            amount: 2050,
+            currency: "usd".into(),
+            reason: "fraudulent".into(),
+        },
+        Message::DisputeClosed {
+            order_id: "o-1".into(),
+            stripe_payment_id: "ch_1".into(),
+            dispute_id: "du_1".into(),
+            status: "won".into(),
+        },
     ];
     for event in &events {
         let name = match event {
             Message::Succeeded { .. } => "PaymentSucceeded",
+            Message::AttemptFailed { .. } => "PaymentAttemptFailed",
             Message::Failed { .. } => "PaymentFailed",
             Message::Expired { .. } => "PaymentExpired",
             Message::Refunded { .. } => "PaymentRefunded",
+            Message::Disputed { .. } => "PaymentDisputed",
+            Message::DisputeClosed { .. } => "PaymentDisputeClosed",
         };
         assert_same(&pool, &mut covered, name, &event.to_json());
     }

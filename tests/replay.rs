@@ -59,7 +59,38 @@ async fn replay_publishes_nothing_new_unless_forced() {
 
     let (code, out) = replay(&app, &["--event", "evt_does_not_exist"]).await;
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("not found"), "{out}");
+    assert!(out.contains("evt_does_not_exist: not found"), "{out}");
+
+    // Two unknown ids and a known one: each unknown named on its own line, the known one handled, exit 1.
+    let (code, out) = replay(
+        &app,
+        &[
+            "--event",
+            "evt_unknown_a",
+            "--event",
+            &event_id,
+            "--event",
+            "evt_unknown_b",
+        ],
+    )
+    .await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("evt_unknown_a: not found in the events stream"),
+        "{out}"
+    );
+    assert!(
+        out.contains("evt_unknown_b: not found in the events stream"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{event_id} charge.succeeded → nothing published")),
+        "{out}"
+    );
+    assert!(
+        out.contains("replayed 1 event(s), 0 failed (2 of the named ids not found)"),
+        "{out}"
+    );
     let (code, out) = replay(&app, &[]).await;
     assert_eq!(code, 2, "{out}");
 }

@@ -5,7 +5,6 @@ mod common;
 
 use std::{
     collections::BTreeMap,
-    process::{Child, Command, Stdio},
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
@@ -65,30 +64,15 @@ async fn nats_down_is_503_and_the_redelivered_event_is_published_once() {
 const EVENTS: usize = 3000;
 const SENDERS: usize = 24;
 
-fn spawn_service(nats: &NatsServer, standin: &StandIn, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_payments"))
-        .current_dir(std::env::temp_dir())
-        .env_clear()
-        .envs(common::vars(
-            &nats.url(),
-            &standin.base_url(),
-            &[("PORT", &port.to_string()), ("PIPELINE_ACK_WAIT", "2s")],
-        ))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("service starts")
+fn spawn_service(nats: &NatsServer, standin: &StandIn, port: u16) -> std::process::Child {
+    common::spawn_binary(nats, standin, port, &[("PIPELINE_ACK_WAIT", "2s")])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_under_load_loses_and_duplicates_nothing() {
     let nats = NatsServer::start();
     let standin = StandIn::with_api_key(common::STRIPE_SECRET).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let mut service = spawn_service(&nats, &standin, port);
     let url = format!("http://127.0.0.1:{port}/payments/webhook");
 

@@ -23,7 +23,7 @@ use crate::{
     config::CallbackConfig,
     error::Error,
     nats::{connection::Nats, streams::CALLBACKS_SUBJECT},
-    payment::{checkout::CallbackRequest, outcome::Message},
+    payment::checkout::CallbackRequest,
 };
 
 /// Where and how to call back, stored when the session is created.
@@ -158,7 +158,7 @@ pub async fn enqueue(
     js: &jetstream::Context,
     callback_id: &str,
     outcome_id: &str,
-    message: &Message,
+    status: &str,
 ) -> Result<(), Error> {
     let job = Job {
         callback_id: callback_id.to_owned(),
@@ -166,7 +166,7 @@ pub async fn enqueue(
             "msg_{}",
             &hex::encode(Sha256::digest(outcome_id.as_bytes()))[..24]
         ),
-        status: message.status().to_owned(),
+        status: status.to_owned(),
     };
     let mut headers = HeaderMap::new();
     headers.insert(NATS_MESSAGE_ID, format!("callback.{outcome_id}").as_str());

@@ -279,6 +279,7 @@ impl Worker {
             .await
             .map_err(|e| e.to_string())?;
         tracing::warn!(webhook_id = %job.webhook_id, attempts, ?last_status, "callback failed for good");
+        crate::metrics::callback_dead_letter();
         Ok(())
     }
 }

@@ -24,7 +24,7 @@ pub async fn run(selection: Selection, force: bool) -> i32 {
             .map_err(crate::error::Error::Unavailable)?;
         let replayer = Replayer::connect(&config, nats.client.clone()).await?;
         let mut failed = 0;
-        let count = replayer
+        let summary = replayer
             .run(&selection, force, |replayed| {
                 failed += usize::from(replayed.result.is_err());
                 println!("{}", describe(replayed, force));
@@ -34,20 +34,22 @@ pub async fn run(selection: Selection, force: bool) -> i32 {
             .flush()
             .await
             .map_err(|e| crate::error::Error::Unavailable(e.to_string()))?;
-        Ok::<_, crate::error::Error>((count, failed))
+        Ok::<_, crate::error::Error>((summary, failed))
     };
     match tokio::time::timeout(std::time::Duration::from_secs(600), result).await {
-        Ok(Ok((count, failed))) => {
-            let missing = if selection.event_ids.len() > count {
-                format!(
-                    " ({} of the named ids not found)",
-                    selection.event_ids.len() - count
-                )
-            } else {
-                String::new()
+        Ok(Ok((summary, failed))) => {
+            for id in &summary.not_found {
+                eprintln!("{id}: not found in the events stream");
+            }
+            let missing = match summary.not_found.len() {
+                0 => String::new(),
+                n => format!(" ({n} of the named ids not found)"),
             };
-            println!("replayed {count} event(s), {failed} failed{missing}");
-            i32::from(failed > 0 || selection.event_ids.len() > count)
+            println!(
+                "replayed {} event(s), {failed} failed{missing}",
+                summary.replayed
+            );
+            i32::from(failed > 0 || !summary.not_found.is_empty())
         }
         Ok(Err(e)) => {
             eprintln!("payments replay: {e}");

@@ -1,18 +1,34 @@
 //! `payments watch`: prints payment events as they are published, for a person trying the service locally.
-//! Needs only NATS (`NATS_SERVERS` or `--servers`), not the service's Stripe settings.
+//! Needs only NATS (`NATS_SERVERS` or `--servers`), not the service's Stripe settings; exits 2 at once, naming
+//! the servers and the cause, when NATS cannot be reached.
+
+use std::time::Duration;
 
 use futures::StreamExt;
 
+use crate::nats::state_log::shown_servers;
+
+/// How long one attempt to reach each server may take before `watch` gives up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Exit code when NATS cannot be reached (as `inspect` and the other NATS commands).
+const UNREACHABLE: i32 = 2;
+
 pub async fn run(servers: String, subject: String) -> i32 {
-    // Waits for NATS rather than giving up: started beside a nats-server, it may come first.
+    // One attempt per server, then a clear message: a person waiting on a silent terminal cannot tell a NATS that
+    // is down from one with no payments. (scripts/run.sh starts it once nats-server accepts connections.)
     let connecting = async_nats::ConnectOptions::new()
-        .retry_on_initial_connect()
+        .connection_timeout(CONNECT_TIMEOUT)
         .connect(servers.as_str());
     let client = match connecting.await {
         Ok(client) => client,
         Err(e) => {
-            eprintln!("payments watch: cannot connect to {servers}: {e}");
-            return 1;
+            eprintln!(
+                "payments watch: cannot connect to NATS at {}: {} (set NATS_SERVERS or --servers)",
+                shown_servers(&servers),
+                crate::causes::chain(&e)
+            );
+            return UNREACHABLE;
         }
     };
     let mut messages = match client.subscribe(subject.clone()).await {
@@ -22,7 +38,10 @@ pub async fn run(servers: String, subject: String) -> i32 {
             return 1;
         }
     };
-    eprintln!("watching {subject} on {servers} (Ctrl-C to stop)");
+    eprintln!(
+        "watching {subject} on {} (Ctrl-C to stop)",
+        shown_servers(&servers)
+    );
     while let Some(message) = messages.next().await {
         let event = message
             .headers

@@ -5,6 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use async_nats::{connection::State, Client, ConnectOptions, ServerAddr};
 
+use super::state_log::StateLog;
 use super::streams::Stores;
 use crate::config::{Config, NatsAuth};
 
@@ -24,23 +25,43 @@ impl Nats {
             .map(|s| s.parse::<ServerAddr>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("NATS_SERVERS: {e}"))?;
+        let log = Arc::new(StateLog::new(&servers));
+        let stores: Arc<OnceLock<Stores>> = Arc::new(OnceLock::new());
+        let client_slot: Arc<OnceLock<Client>> = Arc::new(OnceLock::new());
+        let on_event = {
+            let (log, stores, client_slot) = (log.clone(), stores.clone(), client_slot.clone());
+            move |event| {
+                let (log, stores, client_slot) = (log.clone(), stores.clone(), client_slot.clone());
+                async move {
+                    match &event {
+                        async_nats::Event::Connected => {
+                            crate::metrics::nats_connected(true);
+                            crate::metrics::ready(stores.get().is_some());
+                        }
+                        async_nats::Event::Disconnected => {
+                            crate::metrics::nats_connected(false);
+                            crate::metrics::ready(false);
+                        }
+                        _ => {}
+                    }
+                    log.event(&event, client_slot.get());
+                }
+            }
+        };
+        let on_attempt = {
+            let log = log.clone();
+            move |pool: Vec<async_nats::Server>, _info| {
+                log.attempt(&pool);
+                // None: the library's own choice of server and backoff; this callback only reads the failures.
+                async { None }
+            }
+        };
         let options = ConnectOptions::new()
             .name("payments")
             .retry_on_initial_connect()
             .max_reconnects(None)
-            .event_callback(|event| async move {
-                match event {
-                    async_nats::Event::Connected => {
-                        crate::metrics::nats_connected(true);
-                        tracing::info!("NATS connected")
-                    }
-                    async_nats::Event::Disconnected => {
-                        crate::metrics::nats_connected(false);
-                        tracing::warn!("NATS disconnected")
-                    }
-                    other => tracing::info!(event = %other, "NATS event"),
-                }
-            });
+            .event_callback(on_event)
+            .reconnect_to_server_callback(on_attempt);
         let options = match &config.nats_auth {
             NatsAuth::None => options,
             NatsAuth::CredsFile(path) => options
@@ -56,14 +77,13 @@ impl Nats {
             .connect(servers.as_slice())
             .await
             .map_err(|e| format!("NATS: {e}"))?;
-        Ok(Nats {
-            client,
-            stores: Arc::new(OnceLock::new()),
-        })
+        let _ = client_slot.set(client.clone());
+        Ok(Nats { client, stores })
     }
 
     pub fn set_stores(&self, stores: Stores) {
         let _ = self.stores.set(stores);
+        crate::metrics::ready(self.is_ready());
     }
 
     /// The buckets, once the streams exist.

@@ -1,70 +1,108 @@
 //! The processor: a durable pull consumer of the events stream, shared by all replicas. Each event is mapped to
-//! its outcome, published to `PAYMENTS` through the ledger, and only then acknowledged; a failure (NATS or Stripe
-//! unavailable) is retried with exponential backoff, and an authentic event that cannot be used is logged,
-//! counted and acknowledged (it stays in the events stream for audit), never retried forever.
+//! what it reports, settled against its order's journal (`settle`), and only then acknowledged.
+//!
+//! - A transient failure (NATS, the Stripe API, a stream refusing messages) is retried with capped exponential
+//!   backoff for as long as the event is retained: never given up on.
+//! - An authentic event that cannot be used is logged, counted and acknowledged (it stays in the events stream for
+//!   audit), never retried forever.
+//! - While an event is being worked on, its delivery is kept alive with progress acknowledgements, so a short
+//!   `PIPELINE_ACK_WAIT` is safe: when a replica dies, its events go to another within that time.
 
 use std::time::Duration;
 
 use async_nats::{
     header::NATS_MESSAGE_ID,
     jetstream::{self, consumer::pull, kv, AckKind},
-    HeaderMap,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{
-    ledger::{Claim, Ledger},
-    pressure::Pressure,
-};
+use super::{journal::Journal, pressure::Pressure};
 use crate::{
     config::Config,
     error::Error,
     metrics,
     nats::{consumer::run_durable, streams::PIPELINE_CONSUMER},
-    payment::outcome::{self, ChargeLookup, Message, Outcome, Plan, Unused},
-    stripe::{client::StripeApi, event::StripeEvent},
+    payment::{
+        lifecycle::Superseded,
+        outcome::{self, Plan, Unused},
+    },
+    stripe::{
+        client::StripeApi,
+        event::{header_safe, StripeEvent},
+    },
 };
 
 /// Events processed at once by one replica.
 const CONCURRENCY: usize = 64;
-/// After this many deliveries a failing event is left in the stream (for `replay`) and no longer retried.
-const MAX_DELIVERIES: i64 = 50;
+/// How long the live pipeline waits in-process for another worker's publication of the same order before it
+/// asks JetStream to redeliver the event a little later.
+const PIPELINE_PATIENCE: Duration = Duration::from_secs(1);
+/// Redelivery delay of an event whose order was busy: short, the other worker publishes within milliseconds.
+const BUSY_RETRY: Duration = Duration::from_millis(500);
+/// A pending publication left unchanged this long is taken to be its dead holder's, and completed.
+pub const STALE_AFTER: Duration = Duration::from_secs(15);
 
 #[derive(Clone)]
 pub struct Processor {
     pub js: jetstream::Context,
-    pub ledger: Ledger,
+    pub journal: Journal,
     pub stripe: StripeApi,
     pub timeout: Duration,
     pub ack_wait: Duration,
+    pub retry_max: Duration,
     pub pressure: Pressure,
+    /// Whether `STRIPE_SECRET` is a live key: events of the other mode are unusable.
+    pub live: bool,
 }
 
-/// How one event ended; the outcome id where there is one.
+/// How one event ended.
 #[derive(Debug, PartialEq)]
 pub enum Processed {
-    Published(String),
+    /// These outcomes were published, in this order.
+    Published(Vec<String>),
     Duplicate(String),
+    /// Contradicted by the order's history: kept for audit, not published.
+    Superseded(Superseded),
     Ignored(Unused),
+}
+
+/// Why processing did not finish; the event is processed again later.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error(transparent)]
+    Failed(#[from] Error),
+    #[error("another worker is publishing outcomes of order {0:?}; try again shortly")]
+    Busy(String),
+}
+
+/// The circumstances of one processing attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt {
+    /// The event was delivered before: whoever had it is gone, so a publication it left pending is completed.
+    pub redelivered: bool,
+    /// How long to wait for another worker's publication of the same order.
+    pub patience: Duration,
 }
 
 impl Processor {
     pub fn new(
         config: &Config,
         js: jetstream::Context,
-        ledger: kv::Store,
+        journal: kv::Store,
         stripe: StripeApi,
         pressure: Pressure,
     ) -> Self {
+        let key = config.stripe_secret.expose();
         Processor {
             js,
-            // A claim outlives a normal publish (at most one JetStream timeout) with a wide margin.
-            ledger: Ledger::new(ledger, config.jetstream_timeout * 3),
+            journal: Journal::new(journal, STALE_AFTER),
             stripe,
             timeout: config.jetstream_timeout,
             ack_wait: config.pipeline_ack_wait,
+            retry_max: config.pipeline_retry_max,
             pressure,
+            live: key.starts_with("sk_live_") || key.starts_with("rk_live_"),
         }
     }
 
@@ -93,149 +131,119 @@ impl Processor {
     }
 
     async fn handle(&self, message: jetstream::Message) {
-        let _turn = self.pressure.admit().await;
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
-        let result = self.process(&message.payload, None).await;
+        let attempt = Attempt {
+            redelivered: delivered > 1,
+            patience: PIPELINE_PATIENCE,
+        };
+        let result = self.keep_alive(&message, attempt).await;
         let event_type = message
             .headers
             .as_ref()
             .and_then(|h| h.get("Stripe-Event-Type"))
-            .map_or_else(|| "unknown".to_owned(), |v| v.to_string());
-        metrics::webhook_event(&event_type, result_label(&result, delivered));
+            .map_or_else(String::new, |v| v.to_string());
+        metrics::webhook_event(&event_type, result_label(&result));
+        let event_id = event_id(&message);
         let ack = match &result {
             Ok(Processed::Ignored(Unused::Unusable(why))) => {
-                let event_id = event_id(&message);
                 tracing::warn!(%event_id, reason = %why, "authentic event cannot be used; kept for audit");
                 AckKind::Ack
             }
-            Ok(done) => {
-                tracing::debug!(event_id = %event_id(&message), outcome = ?done, "event processed");
+            Ok(Processed::Superseded(why)) => {
+                tracing::info!(%event_id, reason = %why, "outcome superseded by the order's history; kept for audit");
                 AckKind::Ack
             }
-            Err(e) if delivered >= MAX_DELIVERIES => {
-                tracing::error!(event_id = %event_id(&message), error = %e, delivered, "giving up on event; replay it once fixed");
-                AckKind::Term
+            Ok(done) => {
+                tracing::debug!(%event_id, outcome = ?done, "event processed");
+                AckKind::Ack
             }
-            Err(e) => {
-                let delay = backoff(delivered);
-                tracing::info!(event_id = %event_id(&message), error = %e, delivered, ?delay, "event will be retried");
+            Err(ProcessError::Busy(_)) => AckKind::Nak(Some(BUSY_RETRY)),
+            Err(ProcessError::Failed(e)) => {
+                let delay = backoff(delivered).min(self.retry_max);
+                tracing::info!(%event_id, error = %e, delivered, ?delay, "event will be retried");
                 AckKind::Nak(Some(delay))
             }
         };
         if let Err(e) = message.ack_with(ack).await {
-            // Not fatal: the event is redelivered after ack_wait, and the ledger makes that harmless.
+            // Not fatal: the event is redelivered after ack_wait, and the journal makes that harmless.
             tracing::warn!(error = %e, "could not acknowledge an event");
         }
     }
 
-    /// Maps one stored event to its outcome and publishes it once. `force` (replay only) appends a suffix to
-    /// the outcome id, so the outcome is published again under a new id, past the ledger and JetStream dedup.
-    pub async fn process(&self, payload: &[u8], force: Option<&str>) -> Result<Processed, Error> {
+    /// Processes one delivery, telling JetStream every third of the ack wait that it is still being worked on
+    /// (also while it waits for its turn in a burst).
+    async fn keep_alive(
+        &self,
+        message: &jetstream::Message,
+        attempt: Attempt,
+    ) -> Result<Processed, ProcessError> {
+        let work = async {
+            let _turn = self.pressure.admit().await;
+            self.process(&message.payload, None, attempt).await
+        };
+        tokio::pin!(work);
+        let period = (self.ack_wait / 3).max(Duration::from_millis(100));
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        loop {
+            tokio::select! {
+                result = &mut work => return result,
+                _ = tick.tick() => {
+                    if let Err(e) = message.ack_with(AckKind::Progress).await {
+                        tracing::debug!(error = %e, "could not extend an event's ack wait");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Maps one stored event to what it reports and settles it against its order. `force` (replay only)
+    /// appends a suffix to the outcome ids and publishes past the order's history, so consumers see it again.
+    pub async fn process(
+        &self,
+        payload: &[u8],
+        force: Option<&str>,
+        attempt: Attempt,
+    ) -> Result<Processed, ProcessError> {
         let event = match StripeEvent::parse(payload) {
             Ok(event) => event,
             Err(e) => return Ok(Processed::Ignored(Unused::Unusable(e.to_string()))),
         };
-        let forced = |id: String| match force {
-            Some(suffix) => format!("{id}.{suffix}"),
-            None => id,
-        };
-        let (id, message) = match outcome::plan(&event) {
-            Plan::Ignore(unused) => return Ok(Processed::Ignored(unused)),
-            Plan::Publish(Outcome { id, message }) => (forced(id), message),
-            Plan::SucceededAfterLookup {
-                outcome_id,
-                order_id,
-                lookup,
-            } => {
-                let outcome_id = forced(outcome_id);
-                // Skip the Stripe call when another event of this payment already published it.
-                if self.ledger.is_published(&outcome_id).await? {
-                    return Ok(Processed::Duplicate(outcome_id));
-                }
-                match self.succeeded_after_lookup(order_id, lookup).await {
-                    Ok(message) => (outcome_id, message),
-                    // An event of another account or mode: no retry will find it.
-                    Err(Error::StripeNotFound(why)) => {
-                        return Ok(Processed::Ignored(Unused::Unusable(format!(
-                            "{}: {why}",
-                            event.event_type
-                        ))))
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        };
-        match self.ledger.claim(&id).await? {
-            Claim::AlreadyPublished => Ok(Processed::Duplicate(id)),
-            Claim::Busy => Err(Error::Unavailable(
-                "another worker is publishing this outcome".into(),
-            )),
-            Claim::Owned(revision) => {
-                self.publish(&id, &message, &event).await?;
-                // Before the ledger says "published": a crash in between re-runs both, and both de-duplicate.
-                if let Some(callback_id) = event.metadata(crate::stripe::client::CALLBACK_KEY) {
-                    crate::callback::enqueue(&self.js, callback_id, &id, &message).await?;
-                }
-                self.ledger.mark_published(&id, revision).await?;
-                tracing::info!(event_id = %event.id, outcome = %id, subject = message.subject(), "outcome published");
-                Ok(Processed::Published(id))
-            }
+        // Both travel as NATS headers; the intake checks them, and an event stored otherwise is checked here.
+        if !header_safe(&event.id) || !header_safe(&event.event_type) {
+            return Ok(Processed::Ignored(Unused::Unusable(
+                "the event id or type cannot be carried in a NATS header".into(),
+            )));
         }
-    }
-
-    async fn succeeded_after_lookup(
-        &self,
-        order_id: String,
-        lookup: ChargeLookup,
-    ) -> Result<Message, Error> {
-        let receipt = match lookup {
-            ChargeLookup::LatestOf(intent) => self.stripe.latest_charge(&intent).await?,
-            ChargeLookup::Charge(charge) => Some(self.stripe.charge(&charge).await?),
+        if event.livemode.is_some_and(|live| live != self.live) {
+            let mode = |live| if live { "live" } else { "test" };
+            return Ok(Processed::Ignored(Unused::Unusable(format!(
+                "a {} event, and STRIPE_SECRET is a {} key: test and live never mix",
+                mode(!self.live),
+                mode(self.live)
+            ))));
+        }
+        let report = match outcome::plan(&event) {
+            Plan::Ignore(unused) => return Ok(Processed::Ignored(unused)),
+            Plan::Report(report) => *report,
         };
-        // A succeeded payment has a charge with a receipt; until Stripe shows it, try again later.
-        let receipt = receipt
-            .ok_or_else(|| Error::StripeUnavailable("the payment has no charge yet".into()))?;
-        let receipt_url = receipt
-            .receipt_url
-            .ok_or_else(|| Error::StripeUnavailable("the charge has no receipt URL yet".into()))?;
-        Ok(Message::Succeeded {
-            stripe_payment_id: receipt.charge_id,
-            order_id,
-            receipt_url,
-        })
-    }
-
-    async fn publish(&self, id: &str, message: &Message, event: &StripeEvent) -> Result<(), Error> {
-        let mut headers = HeaderMap::new();
-        headers.insert(NATS_MESSAGE_ID, id);
-        headers.insert("Stripe-Event-Id", event.id.as_str());
-        headers.insert("Stripe-Event-Type", event.event_type.as_str());
-        let publish = async {
-            self.js
-                .publish_with_headers(message.subject(), headers, message.to_json().into())
-                .await?
-                .await
+        let report = match self.resolve(report, &event).await? {
+            Ok(report) => report,
+            Err(unusable) => return Ok(Processed::Ignored(unusable)),
         };
-        let started = std::time::Instant::now();
-        let result = tokio::time::timeout(self.timeout, publish).await;
-        metrics::jetstream_publish("PAYMENTS", matches!(result, Ok(Ok(_))), started);
-        match result {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(Error::Unavailable(format!("publishing {id}: {e}"))),
-            Err(_) => Err(Error::Unavailable(format!(
-                "publishing {id}: no acknowledgement in time"
-            ))),
+        match force {
+            Some(suffix) => self.force(&event, report, suffix).await,
+            None => self.settle(&event, report, attempt).await,
         }
     }
 }
 
-fn result_label(result: &Result<Processed, Error>, delivered: i64) -> &'static str {
+fn result_label(result: &Result<Processed, ProcessError>) -> &'static str {
     match result {
         Ok(Processed::Published(_)) => "published",
         Ok(Processed::Duplicate(_)) => "duplicate",
+        Ok(Processed::Superseded(_)) => "superseded",
         Ok(Processed::Ignored(Unused::Unusable(_))) => "unusable",
         Ok(Processed::Ignored(_)) => "ignored",
-        Err(_) if delivered >= MAX_DELIVERIES => "failed",
         Err(_) => "retried",
     }
 }

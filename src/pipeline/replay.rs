@@ -2,7 +2,10 @@
 //! through the same processor as the live pipeline, so de-duplication still applies. `--force` republishes
 //! each outcome under a new outcome id (`<id>.replay-<unix ms>`), which consumers will see as a new message.
 
-use std::{collections::BTreeSet, time::SystemTime};
+use std::{
+    collections::BTreeSet,
+    time::{Duration, SystemTime},
+};
 
 use async_nats::{
     header::NATS_MESSAGE_ID,
@@ -12,9 +15,16 @@ use futures::StreamExt;
 
 use super::{
     pressure::Pressure,
-    processor::{Processed, Processor},
+    processor::{Attempt, ProcessError, Processed, Processor, STALE_AFTER},
 };
 use crate::{config::Config, error::Error, nats::streams, payment::outcome::Unused};
+
+/// An operator's replay waits for a live worker's publication of the same order (and completes one left by a
+/// dead worker, which stays unchanged this long) instead of failing at once.
+const REPLAY_ATTEMPT: Attempt = Attempt {
+    redelivered: false,
+    patience: STALE_AFTER.saturating_add(Duration::from_secs(1)),
+};
 
 /// Which stored events to replay.
 #[derive(Debug, Clone, Default)]
@@ -29,7 +39,15 @@ pub struct Selection {
 pub struct Replayed {
     pub event_id: String,
     pub event_type: String,
-    pub result: Result<Processed, Error>,
+    pub result: Result<Processed, ProcessError>,
+}
+
+/// What a replay went through.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub replayed: usize,
+    /// Named event ids that are not in the events stream.
+    pub not_found: BTreeSet<String>,
 }
 
 pub struct Replayer {
@@ -65,7 +83,7 @@ impl Replayer {
         selection: &Selection,
         force: bool,
         mut report: impl FnMut(&Replayed),
-    ) -> Result<usize, Error> {
+    ) -> Result<Summary, Error> {
         let unavailable =
             |e: &dyn std::fmt::Display| Error::Unavailable(format!("events stream: {e}"));
         let mut stream = self
@@ -80,7 +98,10 @@ impl Replayer {
             .state
             .last_sequence;
         if last == 0 {
-            return Ok(0);
+            return Ok(Summary {
+                replayed: 0,
+                not_found: selection.event_ids.clone(),
+            });
         }
         let deliver_policy = match selection.since {
             Some(since) => DeliverPolicy::ByStartTime {
@@ -122,7 +143,7 @@ impl Replayer {
             if wanted && !past_range {
                 let result = self
                     .processor
-                    .process(&message.payload, suffix.as_deref())
+                    .process(&message.payload, suffix.as_deref(), REPLAY_ATTEMPT)
                     .await;
                 replayed += 1;
                 report(&Replayed {
@@ -136,18 +157,23 @@ impl Replayer {
                 break;
             }
         }
-        Ok(replayed)
+        Ok(Summary {
+            replayed,
+            not_found: remaining,
+        })
     }
 }
 
 /// One line for a person: what replaying the event did.
 pub fn describe(replayed: &Replayed, force: bool) -> String {
     let what = match &replayed.result {
-        Ok(Processed::Published(id)) if force => {
-            format!("republished as {id} (--force: a new outcome id; consumers receive it again)")
-        }
-        Ok(Processed::Published(id)) => format!("published {id}"),
+        Ok(Processed::Published(ids)) if force => format!(
+            "republished as {} (--force: a new outcome id; consumers receive it again)",
+            ids.join(", ")
+        ),
+        Ok(Processed::Published(ids)) => format!("published {}", ids.join(", ")),
         Ok(Processed::Duplicate(id)) => format!("nothing published: {id} was already published"),
+        Ok(Processed::Superseded(why)) => format!("nothing published: superseded ({why})"),
         Ok(Processed::Ignored(Unused::Unusable(why))) => format!("unusable: {why}"),
         Ok(Processed::Ignored(Unused::NotYet(why))) => format!("nothing to publish: {why}"),
         Ok(Processed::Ignored(Unused::IrrelevantType)) => {

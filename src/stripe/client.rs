@@ -20,10 +20,7 @@ use crate::{
     payment::checkout::{CreateSession, SessionCreated},
 };
 
-/// The metadata key that carries the order id on sessions, payment intents and (copied by Stripe) charges.
-pub const ORDER_ID_KEY: &str = "orderId";
-/// The metadata key that carries the callback id, so any replica can find the callback of any event.
-pub const CALLBACK_KEY: &str = "payments_callback";
+pub use crate::payment::outcome::{CALLBACK_KEY, ORDER_ID_KEY};
 
 #[derive(Clone)]
 pub struct StripeApi {
@@ -49,6 +46,16 @@ struct CreatedSession {
 pub struct ChargeReceipt {
     pub charge_id: String,
     pub receipt_url: Option<String>,
+}
+
+/// A charge with what our metadata says of it: the order of a dispute, which carries no metadata of ours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeDetails {
+    pub receipt: ChargeReceipt,
+    pub intent: Option<String>,
+    /// `orderId` from the charge's metadata, else from its payment intent's.
+    pub order_id: Option<String>,
+    pub callback_id: Option<String>,
 }
 
 impl StripeApi {
@@ -164,6 +171,37 @@ impl StripeApi {
         Ok(ChargeReceipt {
             charge_id: charge.id.to_string(),
             receipt_url: charge.receipt_url,
+        })
+    }
+
+    /// One charge with its payment intent expanded, for the order and callback in their metadata.
+    pub async fn charge_details(&self, charge: &str) -> Result<ChargeDetails, Error> {
+        let started = Instant::now();
+        let charge = RetrieveCharge::new(charge)
+            .expand(["payment_intent".to_owned()])
+            .send(&self.client)
+            .await
+            .map_err(|e| self.map_error(e));
+        let charge = observe("retrieve_charge", started, charge)?;
+        let (intent, intent_metadata) = match charge.payment_intent {
+            Some(Expandable::Object(intent)) => (Some(intent.id.to_string()), intent.metadata),
+            Some(Expandable::Id(id)) => (Some(id.to_string()), Default::default()),
+            None => (None, Default::default()),
+        };
+        let from_metadata = |key: &str| {
+            [&charge.metadata, &intent_metadata]
+                .into_iter()
+                .find_map(|m| m.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()))
+                .map(str::to_owned)
+        };
+        Ok(ChargeDetails {
+            order_id: from_metadata(ORDER_ID_KEY).or_else(|| from_metadata("order_id")),
+            callback_id: from_metadata(CALLBACK_KEY),
+            intent,
+            receipt: ChargeReceipt {
+                charge_id: charge.id.to_string(),
+                receipt_url: charge.receipt_url,
+            },
         })
     }
 

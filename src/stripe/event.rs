@@ -17,10 +17,7 @@ impl EventHead {
     /// Reads only `id` and `type` (cheap: the rest of the body is skipped, not built).
     pub fn parse(body: &[u8]) -> Result<EventHead, EventError> {
         let head: EventHead = serde_json::from_slice(body).map_err(|e| classify(&e))?;
-        // Both end up in NATS headers and subjects: printable ASCII only.
-        let printable =
-            |s: &str| !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| b.is_ascii_graphic());
-        if !printable(&head.id) || !printable(&head.event_type) {
+        if !header_safe(&head.id) || !header_safe(&head.event_type) {
             return Err(EventError::NotAnEvent(
                 "id or type empty or not printable ASCII",
             ));
@@ -29,11 +26,18 @@ impl EventHead {
     }
 }
 
+/// Whether a value from an event can travel in a NATS header and subject: printable ASCII, at most 255 bytes.
+pub fn header_safe(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 255 && value.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// An event with its `data.object`, for mapping to outcomes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StripeEvent {
     pub id: String,
     pub event_type: String,
+    /// Whether the event is of live mode; `None` when the event does not say.
+    pub livemode: Option<bool>,
     pub object: Map<String, Value>,
 }
 
@@ -50,6 +54,8 @@ struct Envelope {
     id: String,
     #[serde(rename = "type")]
     event_type: String,
+    #[serde(default)]
+    livemode: Option<bool>,
     data: Data,
 }
 
@@ -66,6 +72,7 @@ const USED_FIELDS: &[&str] = &[
     "object",
     "amount",
     "amount_refunded",
+    "charge",
     "charges",
     "client_reference_id",
     "currency",
@@ -74,6 +81,7 @@ const USED_FIELDS: &[&str] = &[
     "metadata",
     "payment_intent",
     "payment_status",
+    "reason",
     "receipt_url",
     "refunded",
     "status",
@@ -115,6 +123,7 @@ impl StripeEvent {
         Ok(StripeEvent {
             id: env.id,
             event_type: env.event_type,
+            livemode: env.livemode,
             object: env.data.object,
         })
     }

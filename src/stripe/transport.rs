@@ -119,8 +119,20 @@ fn transport_error(e: reqwest::Error) -> TransportError {
     if e.is_timeout() {
         TransportError::Timeout
     } else {
-        // Without the URL: it is ours, and says nothing the operator does not know.
-        TransportError::Unreachable(e.without_url().to_string())
+        // The URL (without query or credentials) and every cause: "error sending request" alone tells an operator
+        // neither where the call went nor why it failed (DNS, refused, TLS, proxy).
+        let url = e.url().map(|url| {
+            let mut url = url.clone();
+            url.set_query(None);
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        });
+        let cause = crate::causes::chain(&e.without_url());
+        TransportError::Unreachable(match url {
+            Some(url) => format!("{url}: {cause}"),
+            None => cause,
+        })
     }
 }
 
@@ -139,7 +151,31 @@ fn error_message(body: &[u8]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::error_message;
+    use super::{error_message, transport_error};
+
+    #[tokio::test]
+    async fn an_unreachable_stripe_is_named_with_its_url_and_the_cause() {
+        // A port that was just free: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://user:pw@127.0.0.1:{port}/v1/charges/ch_1?expand[]=x");
+        let error = reqwest::get(url).await.unwrap_err();
+        let message = transport_error(error).to_string();
+        assert!(
+            message.starts_with(&format!(
+                "Stripe could not be reached: http://127.0.0.1:{port}/v1/charges/ch_1: error sending request"
+            )),
+            "{message}"
+        );
+        assert!(message.contains("Connection refused"), "{message}");
+        assert!(
+            !message.contains("pw") && !message.contains("expand"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn stripe_error_bodies_give_their_message() {

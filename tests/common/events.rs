@@ -121,6 +121,28 @@ impl Payment {
         )
     }
 
+    /// A declined attempt (`n` tells attempts apart: each is its own event).
+    pub fn attempt_failed(&self, n: u32) -> String {
+        let mut event: Value = serde_json::from_str(&self.intent_failed()).unwrap();
+        event["id"] = json!(format!("evt_pf{n}_{}", self.intent));
+        event.to_string()
+    }
+
+    /// `charge.dispute.created` (or `.closed` with `status`): a dispute carries no metadata of ours.
+    pub fn dispute(&self, closed_as: Option<&str>) -> String {
+        let event_type = match closed_as {
+            Some(_) => "charge.dispute.closed",
+            None => "charge.dispute.created",
+        };
+        let id = format!("evt_{}_du_{}", event_type.replace('.', "_"), self.charge);
+        envelope(event_type, &id, |o| {
+            *o = json!({"id": format!("du_{}", self.charge), "object": "dispute", "amount": 2000,
+                "currency": "usd", "charge": self.charge, "payment_intent": self.intent,
+                "reason": "fraudulent", "status": closed_as.unwrap_or("needs_response"),
+                "metadata": {}, "livemode": false, "is_charge_refundable": false});
+        })
+    }
+
     pub fn expired(&self) -> String {
         let mut event = fixture("checkout.session.expired");
         event["id"] = json!(format!("evt_ex_{}", self.session));

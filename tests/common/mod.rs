@@ -64,6 +64,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+        // `TEST_LOG=payments=debug cargo test …` shows the service's logs of a failing test.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("TEST_LOG"))
+            .with_test_writer()
+            .try_init();
         let nats = NatsServer::start();
         let standin = StandIn::with_api_key(STRIPE_SECRET).await;
         let mut app = Self::start_service(nats, standin, extra).await;
@@ -228,6 +233,34 @@ impl Replica {
             .expect("replica task")
             .expect("replica ran");
     }
+}
+
+/// Starts the `payments` binary as a separate process (to be killed with SIGKILL), on `port`.
+pub fn spawn_binary(
+    nats: &NatsServer,
+    standin: &StandIn,
+    port: u16,
+    extra: &[(&str, &str)],
+) -> std::process::Child {
+    let port = port.to_string();
+    let mut env = vec![("PORT", port.as_str())];
+    env.extend_from_slice(extra);
+    std::process::Command::new(env!("CARGO_BIN_EXE_payments"))
+        .current_dir(std::env::temp_dir())
+        .env_clear()
+        .envs(vars(&nats.url(), &standin.base_url(), &env))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("service starts")
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// Runs the `payments` binary with a subcommand as an operator would (the test's service environment plus

@@ -43,6 +43,8 @@ mod ids;
 pub mod objects;
 mod page;
 mod payment;
+mod price;
+mod result_page;
 mod routes;
 mod state;
 mod webhooks;

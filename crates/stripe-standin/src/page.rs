@@ -3,7 +3,8 @@
 //! tests: `#pay-card`, `#pay-delayed-success`, `#pay-delayed-failure`, `#cancel`, `#expire`.
 //!
 //! Paying answers `303` to the session's `success_url` (`{CHECKOUT_SESSION_ID}` replaced), cancelling `303` to its
-//! `cancel_url`; a session that is no longer open shows its state instead of buttons.
+//! `cancel_url`; a session that is no longer open shows its state instead of buttons. Money is written by
+//! `price` (as `Intl` does); the pages after Checkout are in `result_page`.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/checkout/{id}/pay", post(pay))
         .route("/checkout/{id}/cancel", post(cancel))
         .route("/checkout/{id}/expire", post(expire))
+        .merge(crate::result_page::router())
 }
 
 async fn show(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
@@ -198,7 +200,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:34rem;margi
     button.primary{background:#635bff;color:#fff;border-color:#635bff}button.quiet{border-style:dashed}\
     .notice{background:#fee;border:1px solid #c66;padding:.5rem;border-radius:6px}.state{margin-top:1rem}";
 
-fn html(status: StatusCode, title: &str, body: &str) -> Response {
+pub(crate) fn html(status: StatusCode, title: &str, body: &str) -> Response {
     let page = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
          content=\"width=device-width,initial-scale=1\"><title>{title}</title><style>{STYLE}</style></head><body>\
@@ -215,20 +217,14 @@ fn html(status: StatusCode, title: &str, body: &str) -> Response {
         .into_response()
 }
 
-/// `amount` minor units of `currency` in major units, e.g. `41.00 USD`, `1000 JPY`, `1.234 KWD`, with the
-/// decimals of the currency table shared with the service (an unknown code shows two).
-fn money(amount: i64, currency: &str) -> String {
-    let code = currency.to_ascii_uppercase();
-    let major = match stripe_wire::Currency::lookup(currency) {
-        Some(known) => known.format_major(amount),
-        None => stripe_wire::Currency::lookup("usd")
-            .map(|two_decimals| two_decimals.format_major(amount))
-            .unwrap_or_else(|| amount.to_string()),
-    };
-    format!("{major} {code}")
+/// `amount` minor units of `currency` as a customer reads it, e.g. `$41.00`, `¥1,000`, `KWD 1.230`.
+pub(crate) fn money(amount: i64, currency: &str) -> String {
+    // The API's decimals come from the currency table shared with the service; an unknown code counts two.
+    let digits = stripe_wire::Currency::lookup(currency).map_or(2, |c| c.exponent());
+    crate::price::format(amount, currency, digits)
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '&' => "&amp;".to_owned(),
@@ -247,10 +243,10 @@ mod tests {
 
     #[test]
     fn formats_money_in_major_units() {
-        assert_eq!(money(4100, "usd"), "41.00 USD");
-        assert_eq!(money(5, "eur"), "0.05 EUR");
-        assert_eq!(money(1000, "jpy"), "1000 JPY");
-        assert_eq!(money(1234, "kwd"), "1.234 KWD");
+        assert_eq!(money(4100, "usd"), "$41.00");
+        assert_eq!(money(5, "eur"), "€0.05");
+        assert_eq!(money(100_000, "jpy"), "¥100,000");
+        assert_eq!(money(1230, "kwd"), "KWD\u{a0}1.230");
     }
 
     #[test]

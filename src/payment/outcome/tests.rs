@@ -1,6 +1,7 @@
 use serde_json::{json, Value};
 
 use super::*;
+use crate::payment::lifecycle::{Payment, Verdict};
 
 fn fixture(name: &str) -> Value {
     let path = format!(
@@ -21,15 +22,48 @@ fn with_order(object: &mut Value) {
 
 const ORDER: &str = "3f0c7a4e-4a65-4a1e-9b1e-1f2d3c4b5a69";
 
+fn report(plan: Plan) -> Report {
+    match plan {
+        Plan::Report(report) => *report,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn outcome(plan: Plan) -> Outcome {
+    match report(plan).news {
+        News::Outcome(outcome) => outcome,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
-fn charge_succeeded_publishes_exactly_the_orders_ms_keys() {
-    let plan = plan(&event(fixture("charge.succeeded"), with_order));
-    let Plan::Publish(outcome) = plan else {
-        panic!("{plan:?}")
+fn charge_succeeded_carries_exactly_the_orders_ms_keys() {
+    let report = report(plan(&event(fixture("charge.succeeded"), with_order)));
+    assert_eq!(report.news, News::Succeeded);
+    assert_eq!(report.order_id.as_deref(), Some(ORDER));
+    assert_eq!(
+        report.payment.intent.as_deref(),
+        Some("pi_3RTqw0RMEOaIvYpU1pQl3Lmp")
+    );
+    let receipt = report
+        .payment
+        .receipt
+        .expect("the charge carries its receipt");
+    assert_eq!(receipt.charge_id, "ch_3RTqw0RMEOaIvYpU1M9ZYtjP");
+    let Verdict::Publish(outcomes) = crate::payment::lifecycle::decide(
+        &Default::default(),
+        ORDER,
+        &Payment {
+            receipt: Some(receipt),
+            ..report.payment
+        },
+        &News::Succeeded,
+    ) else {
+        panic!()
     };
-    assert_eq!(outcome.id, "succeeded.pi_3RTqw0RMEOaIvYpU1pQl3Lmp");
-    assert_eq!(outcome.message.subject(), "payment.succeeded");
-    let body: Value = serde_json::from_slice(&outcome.message.to_json()).unwrap();
+    assert_eq!(outcomes[0].id, "succeeded.pi_3RTqw0RMEOaIvYpU1pQl3Lmp");
+    assert_eq!(outcomes[0].message.subject(), "payment.succeeded");
+    let body: Value = serde_json::from_slice(&outcomes[0].message.to_json()).unwrap();
     assert_eq!(
         body,
         json!({
@@ -41,45 +75,38 @@ fn charge_succeeded_publishes_exactly_the_orders_ms_keys() {
 }
 
 #[test]
-fn the_three_events_of_one_payment_share_one_outcome_id() {
+fn the_three_events_of_one_payment_name_one_payment() {
     let pi = "pi_3RTqw0RMEOaIvYpU1pQl3Lmp";
-    let charge = plan(&event(fixture("charge.succeeded"), with_order));
-    let session = plan(&event(
+    let charge = report(plan(&event(fixture("charge.succeeded"), with_order)));
+    let session = report(plan(&event(
         fixture("checkout.session.completed.with_metadata"),
         |o| {
             o["payment_intent"] = json!(pi);
         },
-    ));
+    )));
     let mut intent = fixture("charge.succeeded");
     intent["type"] = json!("payment_intent.succeeded");
     intent["data"]["object"] = json!({"id": pi, "object": "payment_intent", "latest_charge": "ch_1",
         "metadata": {"orderId": ORDER}, "status": "succeeded"});
-    let intent = plan(&StripeEvent::parse(intent.to_string().as_bytes()).unwrap());
-    let id_of = |p: &Plan| match p {
-        Plan::Publish(o) => o.id.clone(),
-        Plan::SucceededAfterLookup { outcome_id, .. } => outcome_id.clone(),
-        other => panic!("{other:?}"),
-    };
-    assert_eq!(id_of(&charge), format!("succeeded.{pi}"));
-    assert_eq!(id_of(&session), id_of(&charge));
-    assert_eq!(id_of(&intent), id_of(&charge));
-    assert!(
-        matches!(intent, Plan::SucceededAfterLookup { lookup: ChargeLookup::Charge(ref c), .. } if c == "ch_1")
-    );
-    assert!(
-        matches!(session, Plan::SucceededAfterLookup { lookup: ChargeLookup::LatestOf(ref p), .. } if p == pi)
-    );
+    let intent = report(plan(
+        &StripeEvent::parse(intent.to_string().as_bytes()).unwrap(),
+    ));
+    for r in [&charge, &session, &intent] {
+        assert_eq!(r.payment.intent.as_deref(), Some(pi));
+        assert_eq!(r.news, News::Succeeded);
+    }
+    assert_eq!(intent.lookup, Some(ChargeLookup::Charge("ch_1".into())));
+    assert_eq!(session.lookup, Some(ChargeLookup::LatestOf(pi.into())));
+    assert!(session.payment.session.is_some());
 }
 
 #[test]
 fn session_order_id_falls_back_to_metadata_order_id_and_client_reference() {
-    let Plan::SucceededAfterLookup { order_id, .. } = plan(&event(
+    let report = report(plan(&event(
         fixture("checkout.session.completed.with_metadata"),
         |_| {},
-    )) else {
-        panic!()
-    };
-    assert_eq!(order_id, "order_0001");
+    )));
+    assert_eq!(report.order_id.as_deref(), Some("order_0001"));
 }
 
 #[test]
@@ -88,17 +115,19 @@ fn unpaid_completion_waits_for_the_async_result() {
     assert!(matches!(p, Plan::Ignore(Unused::NotYet(_))), "{p:?}");
     let mut settled = fixture("checkout.session.completed.unpaid");
     settled["type"] = json!("checkout.session.async_payment_succeeded");
-    let p = plan(&StripeEvent::parse(settled.to_string().as_bytes()).unwrap());
-    assert!(matches!(p, Plan::SucceededAfterLookup { .. }), "{p:?}");
+    let r = report(plan(
+        &StripeEvent::parse(settled.to_string().as_bytes()).unwrap(),
+    ));
+    assert_eq!(r.news, News::Succeeded);
 }
 
 #[test]
 fn failed_expired_refunded() {
     let mut failed = fixture("checkout.session.completed.unpaid");
     failed["type"] = json!("checkout.session.async_payment_failed");
-    let Plan::Publish(o) = plan(&StripeEvent::parse(failed.to_string().as_bytes()).unwrap()) else {
-        panic!()
-    };
+    let o = outcome(plan(
+        &StripeEvent::parse(failed.to_string().as_bytes()).unwrap(),
+    ));
     assert_eq!(o.message.subject(), "payment.failed");
     let body: Value = serde_json::from_slice(&o.message.to_json()).unwrap();
     assert_eq!(
@@ -106,9 +135,7 @@ fn failed_expired_refunded() {
         ["orderId", "reason", "stripePaymentId"]
     );
 
-    let Plan::Publish(o) = plan(&event(fixture("checkout.session.expired"), |_| {})) else {
-        panic!()
-    };
+    let o = outcome(plan(&event(fixture("checkout.session.expired"), |_| {})));
     let body: Value = serde_json::from_slice(&o.message.to_json()).unwrap();
     assert_eq!(o.message.subject(), "payment.expired");
     assert_eq!(
@@ -117,9 +144,7 @@ fn failed_expired_refunded() {
     );
     assert_eq!(body.as_object().unwrap().len(), 2);
 
-    let Plan::Publish(o) = plan(&event(fixture("charge.refunded"), with_order)) else {
-        panic!()
-    };
+    let o = outcome(plan(&event(fixture("charge.refunded"), with_order)));
     let body: Value = serde_json::from_slice(&o.message.to_json()).unwrap();
     assert_eq!(o.message.subject(), "payment.refunded");
     assert_eq!(body["amountRefunded"], 100);
@@ -131,6 +156,68 @@ fn failed_expired_refunded() {
     assert_eq!(
         o.id,
         format!("refunded.{}.100", body["stripePaymentId"].as_str().unwrap())
+    );
+}
+
+#[test]
+fn a_declined_attempt_is_not_final_and_calls_nobody_back() {
+    let mut value = fixture("charge.succeeded");
+    value["type"] = json!("payment_intent.payment_failed");
+    value["data"]["object"] = json!({"id": "pi_1", "object": "payment_intent", "metadata": {"orderId": ORDER},
+        "last_payment_error": {"message": "Your card was declined.", "code": "card_declined"}});
+    let o = outcome(plan(
+        &StripeEvent::parse(value.to_string().as_bytes()).unwrap(),
+    ));
+    assert_eq!(o.message.subject(), "payment.attempt_failed");
+    assert_eq!(o.message.meaning(), Meaning::Unpaid { final_: false });
+    assert_eq!(o.message.callback_status(), None);
+    let body: Value = serde_json::from_slice(&o.message.to_json()).unwrap();
+    assert_eq!(
+        body,
+        json!({"orderId": ORDER, "stripePaymentId": "pi_1", "reason": "Your card was declined."})
+    );
+}
+
+#[test]
+fn disputes_name_the_charge_and_find_their_order_later() {
+    let mut value = fixture("charge.succeeded");
+    value["type"] = json!("charge.dispute.created");
+    value["data"]["object"] = json!({"id": "du_1", "object": "dispute", "amount": 2050, "currency": "usd",
+        "charge": "ch_1", "payment_intent": "pi_1", "reason": "fraudulent", "status": "needs_response",
+        "metadata": {}});
+    let created = report(plan(
+        &StripeEvent::parse(value.to_string().as_bytes()).unwrap(),
+    ));
+    assert_eq!(created.order_id, None);
+    assert_eq!(created.lookup, Some(ChargeLookup::Charge("ch_1".into())));
+    let News::Outcome(o) = &created.news else {
+        panic!()
+    };
+    assert_eq!(o.id, "disputed.du_1");
+    assert_eq!(o.message.callback_status(), None);
+    let body: Value =
+        serde_json::from_slice(&o.message.clone().for_order("o-1").to_json()).unwrap();
+    assert_eq!(
+        body,
+        json!({"orderId": "o-1", "stripePaymentId": "ch_1", "disputeId": "du_1", "amount": 2050,
+            "currency": "usd", "reason": "fraudulent"})
+    );
+
+    value["type"] = json!("charge.dispute.closed");
+    value["data"]["object"]["status"] = json!("won");
+    let News::Follows { first, then: o } = report(plan(
+        &StripeEvent::parse(value.to_string().as_bytes()).unwrap(),
+    ))
+    .news
+    else {
+        panic!("a closing follows the opening")
+    };
+    assert_eq!(first.id, "disputed.du_1");
+    assert_eq!(o.id, "dispute_closed.du_1");
+    let body: Value = serde_json::from_slice(&o.message.to_json()).unwrap();
+    assert_eq!(
+        body,
+        json!({"orderId": "", "stripePaymentId": "ch_1", "disputeId": "du_1", "status": "won"})
     );
 }
 
@@ -154,6 +241,18 @@ fn unusable_and_irrelevant_events_are_not_published() {
         })),
         Plan::Ignore(Unused::Unusable(_))
     ));
+    for quiet in [
+        "charge.failed",
+        "charge.dispute.updated",
+        "charge.dispute.funds_withdrawn",
+    ] {
+        let mut event = fixture("charge.succeeded");
+        event["type"] = json!(quiet);
+        assert_eq!(
+            plan(&StripeEvent::parse(event.to_string().as_bytes()).unwrap()),
+            Plan::Ignore(Unused::IrrelevantType)
+        );
+    }
 }
 
 #[test]
