@@ -202,6 +202,33 @@ async fn a_later_request_cannot_move_the_callback_target() {
 }
 
 #[tokio::test]
+async fn a_declined_attempt_calls_nobody_back_and_the_payment_once() {
+    let receiver = Receiver::start(&[]).await;
+    let app = TestApp::spawn_with(&settings("1s")).await;
+    let session = create(&app, ORDER, &receiver.url).await;
+    let before = app.standin.events().len();
+    app.standin
+        .pay(&session, Method::DeclinedThenCard)
+        .await
+        .unwrap();
+    app.forward_events(before).await;
+    let requests = receiver.wait_for(1).await;
+    assert_eq!(requests[0].json()["status"], "succeeded");
+    // Stripe's redeliveries, the decline included, change nothing.
+    app.forward_events(before).await;
+    app.wait_pipeline_idle().await;
+    wait_queue_empty(&app).await;
+    assert_eq!(receiver.received().len(), 1, "only the final outcome");
+    let subjects: Vec<String> = app
+        .payments()
+        .await
+        .into_iter()
+        .map(|p| p.subject)
+        .collect();
+    assert_eq!(subjects, ["payment.attempt_failed", "payment.succeeded"]);
+}
+
+#[tokio::test]
 async fn failures_then_success_retry_with_the_same_webhook_id() {
     let receiver = Receiver::start(&[(500, None), (502, None)]).await;
     let app = TestApp::spawn_with(&settings("1s,1s,1s")).await;

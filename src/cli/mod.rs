@@ -50,7 +50,8 @@ enum Command {
     /// Build a realistic Stripe event, sign it, and post it to the webhook (like `stripe trigger`, offline).
     Trigger {
         /// checkout.session.completed, checkout.session.async_payment_succeeded|failed, checkout.session.expired,
-        /// payment_intent.succeeded|payment_failed, charge.succeeded or charge.refunded.
+        /// payment_intent.succeeded|payment_failed, charge.succeeded|failed|refunded or
+        /// charge.dispute.created|closed.
         event_type: String,
         /// The order id put in the event's metadata (a new UUID by default).
         #[arg(long)]

@@ -1,10 +1,12 @@
 //! `payments trigger <event-type>`: like `stripe trigger`, offline. Builds a realistic event of that type (the
-//! Checkout emulator's samples), registers the objects it refers to with the emulator so the service's Stripe
-//! look-ups find them, signs it with the endpoint secret, posts it to the webhook, and prints the answer.
+//! Checkout emulator's samples, test mode), registers the objects it refers to with the emulator so the service's
+//! Stripe look-ups find them (and says so loudly when it cannot), signs it with the endpoint secret, posts it to
+//! the webhook, and prints the answer. It refuses to run next to a live Stripe key: its events are test data.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use stripe_standin::events::{try_sample, SAMPLE_TYPES};
+use serde_json::Value;
+use stripe_standin::events::{try_sample, Sample, SAMPLE_TYPES};
 
 use crate::stripe::signature;
 
@@ -16,11 +18,22 @@ pub struct Trigger {
     pub api: Option<String>,
 }
 
+/// Prefixes of live-mode API keys (secret and restricted).
+const LIVE_KEYS: [&str; 2] = ["sk_live_", "rk_live_"];
+
 pub async fn run(args: Trigger) -> i32 {
+    if std::env::var("STRIPE_SECRET").is_ok_and(|key| LIVE_KEYS.iter().any(|p| key.starts_with(p)))
+    {
+        eprintln!(
+            "payments trigger: refusing to run: STRIPE_SECRET is a live key (sk_live_/rk_live_). trigger sends \
+             made-up test events; run it against a test-mode setup (an sk_test_ key and the emulator)."
+        );
+        return 2;
+    }
     let order_id = args
         .order_id
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let Some(sample) = try_sample(&args.event_type, &order_id) else {
+    let Some(mut sample) = try_sample(&args.event_type, &order_id) else {
         eprintln!(
             "payments trigger: unsupported event type {:?}; one of:\n  {}",
             args.event_type,
@@ -32,22 +45,9 @@ pub async fn run(args: Trigger) -> i32 {
         eprintln!("payments trigger: no signing secret: pass --secret whsec_… or set STRIPE_ENDPOINT_SECRET");
         return 2;
     };
+    test_mode(&mut sample);
     let http = reqwest::Client::new();
-    if let Some(api) = args.api.filter(|api| !api.contains("api.stripe.com")) {
-        let registered = http
-            .post(format!("{}/_emulator/objects", api.trim_end_matches('/')))
-            .json(&sample.objects)
-            .send()
-            .await;
-        match registered {
-            Ok(r) if r.status().is_success() => {
-                eprintln!("registered {} object(s) with the emulator at {api}", sample.objects.len())
-            }
-            _ => eprintln!(
-                "note: {api} did not take the event's objects (not the emulator?); events that need a Stripe look-up will be reported unusable"
-            ),
-        }
-    }
+    register(&http, args.api.as_deref(), &sample).await;
     // Stripe sends pretty-printed JSON; the signature covers exactly these bytes.
     let body = serde_json::to_string_pretty(&sample.event).expect("event serialises");
     let now = SystemTime::now()
@@ -77,10 +77,78 @@ pub async fn run(args: Trigger) -> i32 {
             i32::from(!status.is_success())
         }
         Err(e) => {
-            eprintln!("payments trigger: cannot reach {}: {e}", args.url);
+            eprintln!(
+                "payments trigger: cannot reach {}: {}",
+                args.url,
+                with_causes(&e)
+            );
             1
         }
     }
+}
+
+/// Marks the event and every object it carries or refers to as test mode, whatever the samples say.
+fn test_mode(sample: &mut Sample) {
+    sample.event["livemode"] = Value::Bool(false);
+    sample.event["data"]["object"]["livemode"] = Value::Bool(false);
+    for object in &mut sample.objects {
+        object["livemode"] = Value::Bool(false);
+    }
+}
+
+/// Registers the sample's objects with the emulator at `api`; when that is impossible, warns that the service's
+/// Stripe look-ups of them will find nothing.
+async fn register(http: &reqwest::Client, api: Option<&str>, sample: &Sample) {
+    let ids: Vec<&str> = sample
+        .objects
+        .iter()
+        .filter_map(|o| o["id"].as_str())
+        .collect();
+    let why = match api.map(|api| api.trim_end_matches('/')) {
+        None | Some("") => {
+            "no STRIPE_API_BASE (or --api) is set, so there is no emulator to register them with"
+                .to_owned()
+        }
+        Some(api) if api.contains("api.stripe.com") => {
+            format!("{api} is Stripe itself, which has no such objects and cannot be given them")
+        }
+        Some(api) => {
+            let url = format!("{api}/_emulator/objects");
+            match http.post(&url).json(&sample.objects).send().await {
+                Ok(r) if r.status().is_success() => {
+                    eprintln!(
+                        "registered {} object(s) with the emulator at {api}: {}",
+                        ids.len(),
+                        ids.join(", ")
+                    );
+                    return;
+                }
+                Ok(r) => format!(
+                    "{url} answered {} (is {api} the Checkout emulator?)",
+                    r.status()
+                ),
+                Err(e) => format!("{url} could not be reached: {}", with_causes(&e)),
+            }
+        }
+    };
+    eprintln!(
+        "warning: the objects this event refers to ({}) exist nowhere: {why}. The service's Stripe look-ups of \
+         them will fail, so an event that needs one (e.g. a dispute, which carries no order id) will be reported \
+         unusable. Point STRIPE_API_BASE at the emulator (crates/stripe-standin) to avoid this.",
+        ids.join(", ")
+    );
+}
+
+/// The error and its sources (reqwest's own message names neither the refused connection nor the DNS failure).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn first_endpoint_secret() -> Option<String> {

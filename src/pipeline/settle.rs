@@ -165,6 +165,10 @@ impl Processor {
                 Ok(()) => {
                     self.clear(&order_id, &held, held.record.history.clone())
                         .await?;
+                    for outcome in &outcomes {
+                        tracing::info!(event_id = %event.id, outcome = %outcome.id,
+                            subject = outcome.message.subject(), "outcome published");
+                    }
                     Ok(Processed::Published(
                         outcomes.into_iter().map(|o| o.id).collect(),
                     ))

@@ -1,29 +1,38 @@
 //! The emulator's own routes (not Stripe's API, hence the `/_emulator` prefix, no API key and no recording):
 //! `POST /_emulator/objects` stores Stripe objects so later `GET`s return them, e.g. the objects of an
 //! [`crate::events::Sample`] before its event is sent; `GET /_emulator/events` and `GET /_emulator/deliveries`
-//! show what was sent.
+//! show what was sent; `POST /_emulator/charges/{id}/refund` (`amount`), `POST /_emulator/charges/{id}/dispute`
+//! (`reason`) and `POST /_emulator/disputes/{id}/close` (`status`: `won`/`lost`) play what happens after payment,
+//! with parameters as a form or a JSON object.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use crate::errors::ApiError;
 use crate::state::{Inner, Shared, StoredSession};
+use crate::{disputes, form, refunds};
+
+/// The object types `POST /_emulator/objects` stores.
+pub(crate) const STORABLE: [&str; 4] = ["payment_intent", "charge", "checkout.session", "dispute"];
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/_emulator/objects", post(store_objects))
+        .route("/_emulator/charges/{id}/refund", post(refund))
+        .route("/_emulator/charges/{id}/dispute", post(dispute))
+        .route("/_emulator/disputes/{id}/close", post(close_dispute))
         .route("/_emulator/events", get(events))
         .route("/_emulator/deliveries", get(deliveries))
 }
 
-/// Body: one object, or an array of them. Each is a `payment_intent`, `charge` or `checkout.session` (by its
-/// `object` field) with a string `id`; storing an id again replaces the object. `201` with what was stored, or
+/// Body: one object, or an array of them. Each is a `payment_intent`, `charge`, `checkout.session` or `dispute`
+/// (by its `object` field) with a string `id`; storing an id again replaces the object. `201` with what was stored, or
 /// `400` (Stripe's error shape) storing nothing.
 async fn store_objects(
     State(shared): State<Arc<Shared>>,
@@ -56,9 +65,10 @@ fn kind(object: &Value) -> Result<&str, ApiError> {
     let kind = object["object"]
         .as_str()
         .ok_or_else(|| invalid("Each object needs a string `object` field."))?;
-    if !matches!(kind, "payment_intent" | "charge" | "checkout.session") {
+    if !STORABLE.contains(&kind) {
         return Err(invalid(&format!(
-            "Objects of type `{kind}` cannot be stored: only payment_intent, charge and checkout.session."
+            "Objects of type `{kind}` cannot be stored: only {}.",
+            STORABLE.join(", ")
         )));
     }
     if object["id"].as_str().is_none_or(str::is_empty) {
@@ -78,6 +88,9 @@ pub(crate) fn insert(inner: &mut Inner, object: Value) {
         "charge" => {
             inner.charges.insert(id, object);
         }
+        "dispute" => {
+            inner.disputes.insert(id, object);
+        }
         "checkout.session" => {
             let metadata = object["metadata"]
                 .as_object()
@@ -91,6 +104,84 @@ pub(crate) fn insert(inner: &mut Inner, object: Value) {
             inner.sessions.insert(id, stored);
         }
         _ => {}
+    }
+}
+
+/// `amount` (optional, minor units): the refund, `200`.
+async fn refund(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let amount = match param(&headers, &body, "amount")? {
+        Some(text) => Some(
+            text.parse::<i64>()
+                .map_err(|_| ApiError::invalid_integer("amount", &text))?,
+        ),
+        None => None,
+    };
+    Ok(Json(refunds::refund(&shared, &id, amount)?))
+}
+
+/// `reason` (default `fraudulent`): the dispute, `200`.
+async fn dispute(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let reason = param(&headers, &body, "reason")?.unwrap_or_else(|| "fraudulent".to_owned());
+    Ok(Json(disputes::open(&shared, &id, &reason)?))
+}
+
+/// `status` (`won` or `lost`, required): the dispute, `200`.
+async fn close_dispute(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let status = param(&headers, &body, "status")?.ok_or_else(|| ApiError::missing("status"))?;
+    Ok(Json(disputes::close(&shared, &id, &status)?))
+}
+
+/// Parameter `name` of a form body, or of a JSON object body (`Content-Type: application/json`; a number is
+/// taken as its text).
+fn param(headers: &HeaderMap, body: &[u8], name: &str) -> Result<Option<String>, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !json {
+        let pairs = form::pairs(body);
+        return Ok(pairs
+            .into_iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            400,
+            "invalid_request_error",
+            format!("The body is not JSON: {e}"),
+        )
+    })?;
+    let Value::Object(object) = value else {
+        return Err(ApiError::new(
+            400,
+            "invalid_request_error",
+            "The body must be a JSON object.",
+        ));
+    };
+    match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(other) => Ok(Some(other.to_string())),
     }
 }
 

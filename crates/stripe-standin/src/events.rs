@@ -1,19 +1,20 @@
 //! Stripe event envelopes (`object: "event"`) shaped like the ones Stripe delivers to webhook endpoints, and
-//! realistic sample events of the Checkout payment types with the objects they refer to (for the service's
-//! `payments trigger` CLI, and for tests).
+//! realistic sample events of a Checkout payment's life (paid, declined, failed, expired, refunded, disputed) with
+//! the objects they refer to (for the service's `payments trigger` CLI, and for tests).
 
 use serde_json::{json, Map, Value};
 
+use crate::disputes::dispute_object;
 use crate::ids;
 use crate::objects::{self, SessionSpec, FIXTURE_AMOUNT, FIXTURE_CURRENCY};
-use crate::payment::{self, Intent, Payment};
+use crate::payment::{self, Attempt, Intent, Payment};
 
 /// The API version of the events built here: the one the pinned `async-stripe` (1.0.0-rc.10) sends as
 /// `Stripe-Version`.
 pub const API_VERSION: &str = "2026-09-30.endive";
 
 /// The event types [`sample`] builds.
-pub const SAMPLE_TYPES: [&str; 8] = [
+pub const SAMPLE_TYPES: [&str; 11] = [
     "checkout.session.completed",
     "checkout.session.async_payment_succeeded",
     "checkout.session.async_payment_failed",
@@ -21,7 +22,10 @@ pub const SAMPLE_TYPES: [&str; 8] = [
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "charge.succeeded",
+    "charge.failed",
     "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.closed",
 ];
 
 /// A fresh event of type `event_type` about `object` (the whole object, as `GET` returns it): a new `evt_…` id,
@@ -45,14 +49,18 @@ pub fn envelope(event_type: &str, object: Value) -> Value {
 pub struct Sample {
     /// The event envelope.
     pub event: Value,
-    /// The payment intent, charge and Checkout session involved, as `GET` would return them now (register them
-    /// with `POST /_emulator/objects` before sending the event, for receivers that look them up).
+    /// The event's own object, then the dispute, payment intent, charge and Checkout session involved, as `GET`
+    /// would return them now (register them with `POST /_emulator/objects` before sending the event, for
+    /// receivers that look them up).
     pub objects: Vec<Value>,
 }
 
 /// A realistic event of `event_type` (one of [`SAMPLE_TYPES`]) for order `order_id`: a 41.00 USD Checkout payment
 /// with fresh ids, `metadata.orderId` on the session, payment intent and charge, and `client_reference_id` on the
-/// session.
+/// session. `payment_intent.payment_failed` and `charge.failed` are a declined card attempt (the session stays
+/// open); `checkout.session.async_payment_failed` a failed bank debit; the dispute events carry a `fraudulent`
+/// dispute (`needs_response`, closed as `lost`) with no metadata, as Stripe's do: the order is found from its
+/// charge.
 ///
 /// # Panics
 /// If `event_type` is not one of [`SAMPLE_TYPES`] (see [`try_sample`]).
@@ -80,7 +88,7 @@ pub fn try_sample(event_type: &str, order_id: &str) -> Option<Sample> {
         }
         "checkout.session.async_payment_failed" => {
             payment::complete(&mut session, &payment.intent_id, false);
-            (session, vec![payment.intent(Intent::Failed)])
+            (session, vec![payment.intent(Intent::DebitFailed)])
         }
         "checkout.session.expired" => {
             payment::expire(&mut session);
@@ -93,9 +101,16 @@ pub fn try_sample(event_type: &str, order_id: &str) -> Option<Sample> {
                 vec![payment.charge(), session],
             )
         }
-        "payment_intent.payment_failed" => {
-            payment::complete(&mut session, &payment.intent_id, false);
-            (payment.intent(Intent::Failed), vec![session])
+        "payment_intent.payment_failed" | "charge.failed" => {
+            let attempt = Attempt::new();
+            session["payment_intent"] = json!(payment.intent_id);
+            let intent = payment.declined_intent(&attempt);
+            let charge = payment.declined_charge(&attempt);
+            if event_type == "charge.failed" {
+                (charge, vec![intent, session])
+            } else {
+                (intent, vec![charge, session])
+            }
         }
         "charge.succeeded" => {
             paid(&mut session);
@@ -113,6 +128,22 @@ pub fn try_sample(event_type: &str, order_id: &str) -> Option<Sample> {
             event["data"]["previous_attributes"] =
                 json!({ "amount_refunded": 0, "refunded": false });
             let objects = vec![charge, payment.intent(Intent::Succeeded), session];
+            return Some(Sample { event, objects });
+        }
+        "charge.dispute.created" | "charge.dispute.closed" => {
+            paid(&mut session);
+            let mut charge = payment.charge();
+            charge["disputed"] = json!(true);
+            let mut dispute = dispute_object(&charge, "fraudulent");
+            let closed = event_type == "charge.dispute.closed";
+            if closed {
+                dispute["status"] = json!("lost");
+            }
+            let mut event = envelope(event_type, dispute.clone());
+            if closed {
+                event["data"]["previous_attributes"] = json!({ "status": "needs_response" });
+            }
+            let objects = vec![dispute, charge, payment.intent(Intent::Succeeded), session];
             return Some(Sample { event, objects });
         }
         _ => return None,

@@ -45,6 +45,11 @@ const EXPANDABLE: &[(&str, &str, Source)] = &[
     ("charge", "review", NotStored),
     ("charge", "source_transfer", NotStored),
     ("charge", "transfer", NotStored),
+    ("dispute", "charge", Charge),
+    ("dispute", "payment_intent", PaymentIntent),
+    ("refund", "charge", Charge),
+    ("refund", "payment_intent", PaymentIntent),
+    ("refund", "balance_transaction", NotStored),
 ];
 
 /// The paths of a request's `expand` parameter (`expand[]=a`, `expand[0]=a` or `expand=a`).

@@ -1,5 +1,6 @@
-//! The Checkout emulator's payment flows: what happens when a customer pays a session (by card, or by a delayed
-//! method that later succeeds or fails), cancels, or lets it expire; the objects Stripe creates and changes, and
+//! The Checkout emulator's payment flows: what happens when a customer pays a session (by card, by a card that is
+//! declined once before a good one, or by a delayed method that later succeeds or fails), cancels, or lets it
+//! expire; the objects Stripe creates and changes, and
 //! the events it sends, in Stripe's order. The hosted page's buttons and [`StandIn::pay`] run the same code.
 
 use std::fmt;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::events::envelope;
-use crate::payment::{self, Intent, Payment};
+use crate::payment::{self, Attempt, Intent, Payment};
 use crate::state::{Inner, Shared};
 use crate::webhooks::emit;
 use crate::StandIn;
@@ -19,19 +20,24 @@ use crate::StandIn;
 pub enum Method {
     /// Succeeds at once: `charge.succeeded`, `payment_intent.succeeded`, `checkout.session.completed` (paid).
     Card,
+    /// A card that is declined (Stripe's test card 4000 0000 0000 0002), then a good card in the same session:
+    /// `charge.failed`, `payment_intent.payment_failed` (back to `requires_payment_method`, `last_payment_error`
+    /// of the declined charge), then as [`Method::Card`] with the same payment intent.
+    DeclinedThenCard,
     /// `checkout.session.completed` (unpaid), then after the settle delay `payment_intent.succeeded`,
     /// `charge.succeeded`, `checkout.session.async_payment_succeeded`.
     DelayedSuccess,
     /// `checkout.session.completed` (unpaid), then after the settle delay `payment_intent.payment_failed`,
-    /// `checkout.session.async_payment_failed`.
+    /// `checkout.session.async_payment_failed`; the reason is a bank debit's ([`crate::FAILURE_MESSAGE`]).
     DelayedFailure,
 }
 
 impl Method {
-    /// `card`, `delayed_success`, `delayed_failure` (the hosted page's `method` parameter).
+    /// `card`, `declined_then_card`, `delayed_success`, `delayed_failure` (the hosted page's `method` parameter).
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Card => "card",
+            Method::DeclinedThenCard => "declined_then_card",
             Method::DelayedSuccess => "delayed_success",
             Method::DelayedFailure => "delayed_failure",
         }
@@ -44,6 +50,7 @@ impl FromStr for Method {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "card" => Ok(Method::Card),
+            "declined_then_card" => Ok(Method::DeclinedThenCard),
             "delayed_success" => Ok(Method::DelayedSuccess),
             "delayed_failure" => Ok(Method::DelayedFailure),
             other => Err(FlowError::UnknownMethod(other.to_owned())),
@@ -83,7 +90,7 @@ impl fmt::Display for FlowError {
             ),
             FlowError::UnknownMethod(m) => write!(
                 f,
-                "Unknown payment method {m:?}: use card, delayed_success or delayed_failure."
+                "Unknown payment method {m:?}: use card, declined_then_card, delayed_success or delayed_failure."
             ),
         }
     }
@@ -98,6 +105,8 @@ pub struct Paid {
     pub payment_intent_id: String,
     /// The charge, once the payment succeeds (at once by card, after the settle delay for delayed success).
     pub charge_id: Option<String>,
+    /// The failed charge of the declined attempt ([`Method::DeclinedThenCard`]).
+    pub declined_charge_id: Option<String>,
     /// Where the customer goes next: `success_url` (or `return_url`) with `{CHECKOUT_SESSION_ID}` replaced.
     pub redirect_url: Option<String>,
 }
@@ -158,10 +167,14 @@ pub(crate) fn pay(shared: &Arc<Shared>, id: &str, method: Method) -> Result<Paid
         session_id: id.to_owned(),
         payment_intent_id: payment.intent_id.clone(),
         charge_id: Some(payment.charge_id.clone()),
+        declined_charge_id: None,
         redirect_url,
     };
+    if method == Method::DeclinedThenCard {
+        paid.declined_charge_id = Some(decline(shared, inner, id, &payment));
+    }
     let session = open(inner, id)?;
-    if method == Method::Card {
+    if matches!(method, Method::Card | Method::DeclinedThenCard) {
         payment::complete(session, &payment.intent_id, true);
         let session = session.clone();
         let (intent, charge) = (payment.intent(Intent::Succeeded), payment.charge());
@@ -202,6 +215,20 @@ pub(crate) fn pay(shared: &Arc<Shared>, id: &str, method: Method) -> Result<Paid
     Ok(paid)
 }
 
+/// A declined card attempt on session `id`: the session stays open; the failed charge's id.
+fn decline(shared: &Arc<Shared>, inner: &mut Inner, id: &str, payment: &Payment) -> String {
+    let attempt = Attempt::new();
+    let (intent, charge) = (
+        payment.declined_intent(&attempt),
+        payment.declined_charge(&attempt),
+    );
+    store(inner, &intent, Some(&charge));
+    emit(shared, inner, id, envelope("charge.failed", charge));
+    let event = envelope("payment_intent.payment_failed", intent);
+    emit(shared, inner, id, event);
+    attempt.charge_id
+}
+
 /// A delayed payment of session `id` succeeds or fails.
 fn settle(shared: &Arc<Shared>, id: &str, payment: &Payment, succeed: bool) {
     let mut guard = shared.lock();
@@ -226,7 +253,7 @@ fn settle(shared: &Arc<Shared>, id: &str, payment: &Payment, succeed: bool) {
         let event = envelope("checkout.session.async_payment_succeeded", session);
         emit(shared, inner, id, event);
     } else {
-        let intent = payment.intent(Intent::Failed);
+        let intent = payment.intent(Intent::DebitFailed);
         store(inner, &intent, None);
         emit(
             shared,

@@ -7,13 +7,16 @@
 //!
 //! Served: `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}`,
 //! `GET /v1/checkout/sessions/{id}/line_items`, `POST /v1/checkout/sessions/{id}/expire`,
-//! `GET /v1/payment_intents/{id}`, `GET /v1/charges/{id}`, `GET /v1/events/{id}`.
+//! `GET /v1/payment_intents/{id}`, `GET /v1/charges/{id}`, `GET /v1/refunds/{id}`, `GET /v1/disputes/{id}`,
+//! `GET /v1/events/{id}`.
 //!
 //! The Checkout emulator: each session's `url` is a hosted page (`/checkout/{id}`) whose
 //! buttons pay, cancel or expire it, as [`StandIn::pay`], [`StandIn::cancel`] and [`StandIn::expire`] do; paying
 //! creates the payment intent and charge, and the [`events`] Stripe would send are POSTed, signed, to the
-//! configured webhook URL with retries ([`StandIn::builder`], [`StandIn::deliveries`]). `POST /_emulator/objects`
-//! stores objects for later `GET`s.
+//! configured webhook URL with retries ([`StandIn::builder`], [`StandIn::deliveries`]). After payment, a charge can
+//! be refunded ([`StandIn::refund`]) or disputed ([`StandIn::dispute`], [`StandIn::close_dispute`]), also through
+//! the admin routes `POST /_emulator/charges/{id}/refund|dispute` and `POST /_emulator/disputes/{id}/close`.
+//! `POST /_emulator/objects` stores objects for later `GET`s.
 //!
 //! ```
 //! # async fn demo() {
@@ -28,9 +31,11 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod after_payment;
 mod auth;
 mod builder;
 mod checkout;
+pub mod disputes;
 mod errors;
 pub mod events;
 mod expand;
@@ -44,6 +49,7 @@ pub mod objects;
 mod page;
 mod payment;
 mod price;
+mod refunds;
 mod result_page;
 mod routes;
 mod state;
@@ -53,10 +59,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use after_payment::ChargeError;
 pub use builder::{Builder, Retry};
 pub use faults::Fault;
 pub use flows::{FlowError, Method, Paid};
-pub use payment::FAILURE_MESSAGE;
+pub use payment::{DECLINE_MESSAGE, FAILURE_MESSAGE};
 pub use state::RecordedRequest;
 use state::Shared;
 pub use webhooks::{signature, Delivery};
@@ -157,15 +164,15 @@ impl StandIn {
         webhooks::wait_until(&self.shared, timeout, done).await
     }
 
-    /// Stores a Stripe object (`payment_intent`, `charge` or `checkout.session`, by its `object` field) as
-    /// `POST /_emulator/objects` does.
+    /// Stores a Stripe object (`payment_intent`, `charge`, `checkout.session` or `dispute`, by its `object`
+    /// field) as `POST /_emulator/objects` does.
     ///
     /// # Panics
     /// If it is none of those or has no string `id`.
     pub fn insert_object(&self, object: serde_json::Value) {
         let kind = object["object"].as_str().unwrap_or_default();
         assert!(
-            matches!(kind, "payment_intent" | "charge" | "checkout.session"),
+            admin::STORABLE.contains(&kind),
             "stripe-standin: cannot store an object of type {kind:?}"
         );
         object_id(&object, kind);

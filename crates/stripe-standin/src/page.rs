@@ -1,6 +1,7 @@
 //! The hosted Checkout page at a session's `url` (`/checkout/{id}`): a small self-contained HTML page (inline CSS,
 //! no scripts) with the line items, the total and one form per action, whose buttons have stable ids for browser
-//! tests: `#pay-card`, `#pay-delayed-success`, `#pay-delayed-failure`, `#cancel`, `#expire`.
+//! tests: `#pay-card`, `#pay-declined-then-card`, `#pay-delayed-success`, `#pay-delayed-failure`, `#cancel`,
+//! `#expire`.
 //!
 //! Paying answers `303` to the session's `success_url` (`{CHECKOUT_SESSION_ID}` replaced), cancelling `303` to its
 //! `cancel_url`; a session that is no longer open shows its state instead of buttons. Money is written by
@@ -174,6 +175,12 @@ fn buttons(base: &str, id: &str) -> String {
     };
     [
         form("pay?method=card", "pay-card", "Pay by card", "primary"),
+        form(
+            "pay?method=declined_then_card",
+            "pay-declined-then-card",
+            "Pay by card (declined once, then another card)",
+            "",
+        ),
         form(
             "pay?method=delayed_success",
             "pay-delayed-success",

@@ -29,6 +29,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
         .route("/v1/payment_intents/{id}", get(retrieve_payment_intent))
         .route("/v1/charges/{id}", get(retrieve_charge))
+        .route("/v1/refunds/{id}", get(retrieve_refund))
+        .route("/v1/disputes/{id}", get(retrieve_dispute))
         .route("/v1/events/{id}", get(retrieve_event))
         .fallback(unrecognized)
         .method_not_allowed_fallback(unrecognized)
@@ -81,6 +83,26 @@ async fn retrieve_charge(
 ) -> Reply {
     retrieve(&shared, "charge", &id, query, |inner, id| {
         inner.charges.get(id).cloned()
+    })
+}
+
+async fn retrieve_refund(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Reply {
+    retrieve(&shared, "refund", &id, query, |inner, id| {
+        inner.refunds.get(id).cloned()
+    })
+}
+
+async fn retrieve_dispute(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Reply {
+    retrieve(&shared, "dispute", &id, query, |inner, id| {
+        inner.disputes.get(id).cloned()
     })
 }
 

@@ -1,4 +1,5 @@
-//! The stand-in's shared state: its configuration, recorded requests, queued faults, stored objects, idempotency
+//! The stand-in's shared state: its configuration, recorded requests, queued faults, stored objects (sessions,
+//! payment intents, charges, refunds, disputes), idempotency
 //! results, events and their deliveries, and the background tasks (deliveries, settling payments).
 
 use std::collections::{HashMap, VecDeque};
@@ -67,6 +68,8 @@ pub(crate) struct Inner {
     pub sessions_created: usize,
     pub payment_intents: HashMap<String, Value>,
     pub charges: HashMap<String, Value>,
+    pub refunds: HashMap<String, Value>,
+    pub disputes: HashMap<String, Value>,
     pub idempotency: HashMap<String, Entry>,
     pub events: HashMap<String, Value>,
     /// Event ids in order of creation.

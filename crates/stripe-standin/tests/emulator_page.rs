@@ -15,8 +15,9 @@ use reqwest::{Client, Response};
 use stripe_standin::{Retry, StandIn};
 use support::{post, status_json, T_SHIRTS};
 
-const BUTTONS: [&str; 5] = [
+const BUTTONS: [&str; 6] = [
     "id=\"pay-card\"",
+    "id=\"pay-declined-then-card\"",
     "id=\"pay-delayed-success\"",
     "id=\"pay-delayed-failure\"",
     "id=\"cancel\"",
