@@ -23,14 +23,15 @@ COPY Cargo.toml Cargo.lock ./
 # Build flags: mimalloc with lazy arena commit (see .cargo/config.toml).
 COPY .cargo .cargo
 COPY crates/stripe-standin/Cargo.toml crates/stripe-standin/
+COPY crates/stripe-wire/Cargo.toml crates/stripe-wire/
 COPY crates/testkit/Cargo.toml crates/testkit/
-RUN mkdir -p src crates/stripe-standin/src crates/testkit/src \
+RUN mkdir -p src crates/stripe-standin/src crates/stripe-wire/src crates/testkit/src \
  && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
  && echo 'fn main() {}' > crates/stripe-standin/src/main.rs && touch crates/stripe-standin/src/lib.rs \
- && touch crates/testkit/src/lib.rs \
+ && touch crates/stripe-wire/src/lib.rs crates/testkit/src/lib.rs \
  && cargo fetch --locked \
  && cargo build --release --locked --offline -p payments -p stripe-standin --bins \
- && cargo clean --release --offline -p payments -p stripe-standin -p testkit
+ && cargo clean --release --offline -p payments -p stripe-standin -p stripe-wire -p testkit
 
 # 2. The workspace's own code. Only what the two binaries compile from (see .dockerignore). `install -s` strips
 #    the symbol tables (payments: 32 MB -> 22 MB); panics still report their message and source location.

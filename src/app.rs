@@ -48,7 +48,11 @@ impl Application {
         let secrets = config.stripe_endpoint_secrets.iter().map(|s| s.expose());
         let callbacks = Callbacks::new(config.callbacks.clone(), nats.clone());
         let state = AppState::new(Shared {
-            checkout: Checkout { stripe, callbacks },
+            checkout: Checkout {
+                stripe,
+                callbacks,
+                nats: nats.clone(),
+            },
             inbox: Inbox::new(nats.clone(), config.jetstream_timeout),
             verifier: Verifier::new(secrets, config.webhook_tolerance),
             nats,

@@ -102,8 +102,11 @@ pub struct CallbackConfig {
     pub retry_schedule: Vec<Duration>,
     /// `CALLBACK_ALLOW_PRIVATE`: allow loopback/private/link-local targets (tests, private networks). Default false.
     pub allow_private: bool,
-    /// `CALLBACK_TIMEOUT`: timeout of one attempt. Default `10s`.
+    /// `CALLBACK_TIMEOUT`: timeout of one attempt, and of each DNS look-up. Default `10s`.
     pub timeout: Duration,
+    /// `CALLBACK_PROXY`: the only proxy callbacks may use (`HTTP(S)_PROXY` never apply). A URL, which may hold
+    /// credentials. Default none.
+    pub proxy: Option<Secret>,
 }
 
 /// Optional NATS credentials.
@@ -146,6 +149,7 @@ struct Raw {
     callback_retry_schedule: Option<String>,
     callback_allow_private: Option<String>,
     callback_timeout: Option<String>,
+    callback_proxy: Option<String>,
     log_format: Option<String>,
 }
 
@@ -284,6 +288,14 @@ impl Config {
                     "true or false",
                 ),
                 timeout: v.duration("CALLBACK_TIMEOUT", raw.callback_timeout, "10s"),
+                proxy: validate::non_empty(raw.callback_proxy).and_then(|text| {
+                    let valid = parse_http_url(&text).is_some();
+                    if !valid {
+                        v.problems
+                            .push("CALLBACK_PROXY must be an http(s) URL".into());
+                    }
+                    valid.then(|| Secret::new(text))
+                }),
             },
         };
         if config.dedup_window > config.events_retention {

@@ -21,6 +21,9 @@ pub enum Error {
     /// The body is larger than `HTTP_BODY_LIMIT`.
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    /// An idempotency key already used for another request (CONTRACT §2); nothing was created or changed.
+    #[error("{0}")]
+    Conflict(String),
     /// A webhook whose `Stripe-Signature` does not verify.
     #[error("Webhook Error: {0}")]
     Signature(String),
@@ -53,6 +56,7 @@ impl Error {
             Error::Invalid(_) | Error::Signature(_) => StatusCode::BAD_REQUEST,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Conflict(_) => StatusCode::CONFLICT,
             Error::StripeRejected(_) | Error::StripeNotFound(_) => StatusCode::BAD_GATEWAY,
             Error::StripeUnavailable(_) | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::NotFound(_) => StatusCode::NOT_FOUND,

@@ -49,6 +49,23 @@ async fn failed_callbacks(app: &TestApp) -> Vec<common::Published> {
         .collect()
 }
 
+/// Waits (with a deadline) until `n` `payment.callback.failed` messages are in `PAYMENTS`, and returns them.
+/// The failure is an event to await: the queue can look empty before the job is even enqueued.
+async fn wait_failed(app: &TestApp, n: usize) -> Vec<common::Published> {
+    let published = async {
+        loop {
+            let failed = failed_callbacks(app).await;
+            if failed.len() >= n {
+                return failed;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), published)
+        .await
+        .expect("payment.callback.failed published")
+}
+
 async fn wait_queue_empty(app: &TestApp) {
     let empty = async {
         loop {
@@ -145,6 +162,46 @@ async fn each_final_outcome_is_called_back_once_signed_per_standard_webhooks() {
 }
 
 #[tokio::test]
+async fn a_later_request_cannot_move_the_callback_target() {
+    let owner = Receiver::start(&[]).await;
+    let hijacker = Receiver::start(&[]).await;
+    let app = TestApp::spawn_with(&settings("1s")).await;
+    let request = |url: &str| {
+        let body = json!({
+            "orderId": ORDER, "currency": "usd", "items": [{"name": "Mug", "price": 9.5, "quantity": 1}],
+            "callback": {"url": url, "method": "POST"}, "metadata": {"cartId": "c-42"},
+        });
+        app.http
+            .post(app.url("/payments/create-session"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "checkout-77")
+            .body(body.to_string())
+            .send()
+    };
+    let first = request(&owner.url).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let session = first.json::<Value>().await.unwrap()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hijack = request(&hijacker.url).await.unwrap();
+    assert_eq!(hijack.status(), 409);
+    assert_eq!(
+        hijack.json::<Value>().await.unwrap()["message"],
+        "Idempotency-Key checkout-77 was used for another request"
+    );
+    // A retry of the first request is still fine, and the payment is called back where it first said.
+    assert_eq!(request(&owner.url).await.unwrap().status(), 200);
+    assert_eq!(app.standin.sessions_created(), 1);
+    pay(&app, &session).await;
+    let calls = owner.wait_for(1).await;
+    assert_eq!(calls[0].json()["id"], session.as_str());
+    app.wait_pipeline_idle().await;
+    wait_queue_empty(&app).await;
+    assert!(hijacker.received().is_empty(), "the hijacker got nothing");
+}
+
+#[tokio::test]
 async fn a_declined_attempt_calls_nobody_back_and_the_payment_once() {
     let receiver = Receiver::start(&[]).await;
     let app = TestApp::spawn_with(&settings("1s")).await;
@@ -200,6 +257,7 @@ async fn exhausted_retries_publish_payment_callback_failed() {
     let session = create(&app, ORDER, &receiver.url).await;
     pay(&app, &session).await;
     receiver.wait_for(3).await;
+    wait_failed(&app, 1).await;
     wait_queue_empty(&app).await;
     let failed = failed_callbacks(&app).await;
     assert_eq!(failed.len(), 1);
@@ -223,10 +281,22 @@ async fn retry_after_is_honoured_within_the_schedule_and_410_stops() {
         "Retry-After 2 s honoured over the 1 s schedule: {gap:?}"
     );
 
+    // The HTTP-date form: 3 s from now (2-3 s once truncated to the second), over a 1 s schedule.
+    let dated = Receiver::start_dated(&[(503, Some(3)), (200, None)]).await;
+    let session = create(&app, "order-dated", &dated.url).await;
+    pay(&app, &session).await;
+    let requests = dated.wait_for(2).await;
+    let gap = requests[1].at - requests[0].at;
+    assert!(
+        gap >= Duration::from_millis(1900),
+        "Retry-After as an HTTP date honoured over the 1 s schedule: {gap:?}"
+    );
+
     let gone = Receiver::start(&[(410, None)]).await;
     let session = create(&app, "order-gone", &gone.url).await;
     pay(&app, &session).await;
     gone.wait_for(1).await;
+    wait_failed(&app, 1).await;
     wait_queue_empty(&app).await;
     let failed = failed_callbacks(&app).await;
     assert_eq!(failed.len(), 1);
@@ -311,6 +381,19 @@ async fn private_targets_and_bad_callbacks_are_refused() {
         ("http://10.0.0.7/hook", "private"),
         ("http://[::1]/hook", "loopback"),
         ("http://100.100.100.200/", "carrier-grade NAT"),
+        ("http://[::7f00:1]/hook", "IPv4-compatible"),
+        ("http://[::ffff:10.0.0.7]/hook", "private"),
+        (
+            "http://[64:ff9b::a9fe:a9fe]/hook",
+            "link-local or cloud metadata",
+        ),
+        ("http://[2002:c0a8:101::1]/hook", "private"),
+        (
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",
+            "Teredo",
+        ),
+        ("http://[fec0::1]/hook", "site-local"),
+        ("http://192.0.2.10/hook", "documentation"),
     ] {
         let (status, message) =
             attempt(&app, json!({"url": url, "method": "POST"}), json!({})).await;
@@ -378,9 +461,11 @@ async fn private_targets_and_bad_callbacks_are_refused() {
 #[tokio::test]
 async fn a_target_that_turned_private_is_refused_at_send_time() {
     let receiver = Receiver::start(&[]).await;
-    // One replica allowed it when the session was created; this one, with the guard on, sends.
+    // One replica allowed it when the session was created; this one, with the guard on, sends. By name, so the
+    // refusal comes from the callback client's own resolver, not from a check of an IP literal.
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
     let creator = TestApp::spawn_with(&settings("1s")).await;
-    let session = create(&creator, ORDER, &receiver.url).await;
+    let session = create(&creator, ORDER, &by_name).await;
     let mut creator = creator;
     creator.stop().await;
     let sender = Replica::start(&creator, &[("CALLBACK_SIGNING_SECRET", SIGNING_SECRET)]).await;
@@ -410,6 +495,7 @@ async fn a_target_that_turned_private_is_refused_at_send_time() {
             .await
             .expect("event accepted");
     }
+    wait_failed(&creator, 1).await;
     wait_queue_empty(&creator).await;
     let failed = failed_callbacks(&creator).await;
     assert_eq!(failed.len(), 1);

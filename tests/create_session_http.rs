@@ -80,7 +80,8 @@ async fn exact_minor_units_for_usd_jpy_kwd_and_the_alias_route() {
     for (currency, price, minor) in [
         ("usd", "19.99", "1999"),
         ("JPY", "1000", "1000"),
-        ("kwd", "1.234", "1234"),
+        ("kwd", "1.23", "1230"),
+        ("ISK", "5", "500"),
     ] {
         let response = app
             .post_json("/payments/create-payment-session", &body(currency, price))
@@ -116,7 +117,7 @@ async fn invalid_requests_get_400_naming_the_field_and_reach_no_stripe() {
         ),
         (
             body("usdollar", "1"),
-            "currency must be a three-letter ISO 4217 currency code",
+            "currency must be a three-letter ISO 4217 code of a currency Stripe supports",
         ),
         (
             body("usd", "1").replace("\"quantity\":2", "\"quantity\":0"),
@@ -155,6 +156,64 @@ async fn invalid_requests_get_400_naming_the_field_and_reach_no_stripe() {
 }
 
 #[tokio::test]
+async fn currencies_and_stripes_amount_rules_are_400s_before_stripe() {
+    let app = TestApp::spawn().await;
+    let currency = "currency must be a three-letter ISO 4217 code of a currency Stripe supports";
+    let cases = [
+        (body("abc", "1"), currency.to_owned()),
+        (body("xxx", "1"), currency.to_owned()),
+        (
+            body("kwd", "1.234"),
+            "items[0].price must be a multiple of 0.010 kwd: Stripe accepts kwd amounts whose last decimal is 0"
+                .to_owned(),
+        ),
+        (
+            body("isk", "5.5"),
+            "items[0].price must be a whole number of isk: Stripe accepts no fraction of it".to_owned(),
+        ),
+        (
+            body("usd", "1000000"),
+            "items[0].price is above Stripe's maximum unit amount of 999999.99 usd".to_owned(),
+        ),
+        (
+            body("jpy", "100000000"),
+            "items[0].price is above Stripe's maximum unit amount of 99999999 jpy".to_owned(),
+        ),
+    ];
+    for (request, message) in cases {
+        let (status, reply) =
+            json_of(app.post_json("/payments/create-session", &request).await).await;
+        assert_eq!(
+            (status, reply),
+            (400, json!({"status": 400, "message": message})),
+            "{request}"
+        );
+    }
+    assert!(
+        app.standin.requests().is_empty(),
+        "no refused amount reaches Stripe"
+    );
+    // The limits themselves are accepted, and reach Stripe (the stand-in checks the same rules) as such.
+    for (currency, price, minor) in [
+        ("usd", "999999.99", "99999999"),
+        ("kwd", "99999.99", "99999990"),
+        ("isk", "999999", "99999900"),
+    ] {
+        let (status, reply) = json_of(
+            app.post_json("/payments/create-session", &body(currency, price))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{currency} {price}: {reply}");
+        let last = app.standin.requests().pop().unwrap();
+        assert_eq!(
+            last.form_value("line_items[0][price_data][unit_amount]"),
+            Some(minor)
+        );
+    }
+}
+
+#[tokio::test]
 async fn wrong_content_type_is_415_and_oversized_is_413() {
     let app = TestApp::spawn_with(&[("HTTP_BODY_LIMIT", "2048")]).await;
     let response = app
@@ -184,19 +243,19 @@ async fn stripe_refusal_is_502_with_stripes_message() {
         Fault::Error {
             status: 400,
             error_type: "invalid_request_error".into(),
-            message: "Invalid currency: xyz".into(),
+            message: "Amount must convert to at least 50 cents.".into(),
         },
         1,
     );
     let (status, reply) = json_of(
-        app.post_json("/payments/create-session", &body("xyz", "1"))
+        app.post_json("/payments/create-session", &body("mxn", "1"))
             .await,
     )
     .await;
     assert_eq!(status, 502);
     assert_eq!(
         reply["message"],
-        "Stripe refused the request: Invalid currency: xyz"
+        "Stripe refused the request: Amount must convert to at least 50 cents."
     );
 
     app.standin.inject(
@@ -286,6 +345,98 @@ async fn a_retried_identical_request_returns_the_same_session() {
     let (_, fourth) = json_of(keyed("order-42-attempt-1").await.unwrap()).await;
     assert_eq!(third["sessionId"], fourth["sessionId"]);
     assert_eq!(app.standin.sessions_created(), 2);
+}
+
+#[tokio::test]
+async fn a_key_used_for_another_request_is_409_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let keyed = |key: &str, body: String| {
+        app.http
+            .post(app.url("/payments/create-session"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(body)
+            .send()
+    };
+    let (status, first) = json_of(keyed("cart-7", body("usd", "20.5")).await.unwrap()).await;
+    assert_eq!(status, 200, "{first}");
+    let requests_to_stripe = app.standin.requests().len();
+    let conflict =
+        json!({"status": 409, "message": "Idempotency-Key cart-7 was used for another request"});
+    // Another price, currency, order, quantity, callback or metadata under the same key.
+    let others = [
+        body("usd", "20.6"),
+        body("eur", "20.5"),
+        body("usd", "20.5").replace(ORDER, "another-order"),
+        body("usd", "20.5").replace("\"quantity\":2", "\"quantity\":3"),
+        body("usd", "20.5").replace("}]}", "}],\"metadata\":{\"cartId\":\"c-1\"}}"),
+    ];
+    for other in others {
+        let reply = json_of(keyed("cart-7", other.clone()).await.unwrap()).await;
+        assert_eq!(reply, (409, conflict.clone()), "{other}");
+    }
+    assert_eq!(
+        app.standin.requests().len(),
+        requests_to_stripe,
+        "a conflict never reaches Stripe"
+    );
+    // The first request again, written differently, is a retry: the same session.
+    let again = format!(
+        r#"{{"items":[{{"quantity":2,"price":20.50,"name":"T-Shirt"}}],"currency":"USD","orderId":"{ORDER}"}}"#
+    );
+    let (status, second) = json_of(keyed("cart-7", again).await.unwrap()).await;
+    assert_eq!((status, &second["sessionId"]), (200, &first["sessionId"]));
+    assert_eq!(app.standin.sessions_created(), 1);
+
+    // A request's derived key is claimed as well: sent as another request's key, it is a conflict too.
+    let (status, _) = json_of(
+        app.post_json("/payments/create-session", &body("usd", "30"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let derived = app
+        .standin
+        .requests()
+        .last()
+        .unwrap()
+        .header("idempotency-key")
+        .unwrap()
+        .to_owned();
+    let (status, reply) = json_of(keyed(&derived, body("usd", "31")).await.unwrap()).await;
+    assert_eq!(status, 409, "{reply}");
+    assert_eq!(app.standin.sessions_created(), 2);
+
+    // Keys Stripe would not take are refused before anything else.
+    for bad in ["", &"k".repeat(256)] {
+        let (status, reply) = json_of(keyed(bad, body("usd", "1")).await.unwrap()).await;
+        assert_eq!(status, 400, "{bad:?}: {reply}");
+        assert_eq!(
+            reply["message"],
+            "Idempotency-Key must be 1 to 255 visible ASCII characters"
+        );
+    }
+}
+
+#[tokio::test]
+async fn requests_racing_under_one_key_claim_it_once() {
+    let app = TestApp::spawn().await;
+    const N: usize = 8;
+    let racers = (0..N).map(|i| {
+        let request = app
+            .http
+            .post(app.url("/payments/create-session"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "race-1")
+            .body(body("usd", &format!("{}", 10 + i)));
+        async move { json_of(request.send().await.unwrap()).await.0 }
+    });
+    let mut statuses = futures::future::join_all(racers).await;
+    statuses.sort_unstable();
+    let mut expected = vec![200];
+    expected.extend([409; N - 1]);
+    assert_eq!(statuses, expected, "one request won the key");
+    assert_eq!(app.standin.sessions_created(), 1);
 }
 
 #[tokio::test]

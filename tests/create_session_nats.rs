@@ -180,6 +180,54 @@ async fn plain_request_reply_and_its_error_headers() {
     );
 }
 
+/// A request with an `Idempotency-Key` NATS header.
+async fn keyed_request(app: &TestApp, key: &str, payload: String) -> async_nats::Message {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Idempotency-Key", key);
+    let request = async_nats::Request::new()
+        .headers(headers)
+        .payload(Bytes::from(payload));
+    app.client
+        .send_request("create.payment.session", request)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_key_used_for_another_request_is_409_in_both_formats() {
+    let app = TestApp::spawn().await;
+    let other = DATA.replace("20.5", "21");
+    let message = "Idempotency-Key order-9 was used for another request";
+
+    let first = keyed_request(&app, "order-9", DATA.to_owned()).await;
+    let first: Value = serde_json::from_slice(&first.payload).unwrap();
+    assert!(first["sessionId"].as_str().is_some(), "{first}");
+    let reply = keyed_request(&app, "order-9", other.clone()).await;
+    let headers = reply.headers.expect("error headers");
+    assert_eq!(headers.get("Nats-Service-Error").unwrap().as_str(), message);
+    assert_eq!(
+        headers.get("Nats-Service-Error-Code").unwrap().as_str(),
+        "409"
+    );
+    let body: Value = serde_json::from_slice(&reply.payload).unwrap();
+    assert_eq!(body, json!({"status": 409, "message": message}));
+
+    // NestJS, with the key as a NATS header (a `NatsRecord`): a numeric 409 in `err`.
+    let packet = format!(r#"{{"pattern":"create.payment.session","data":{other},"id":"n1"}}"#);
+    let reply = keyed_request(&app, "order-9", packet).await;
+    let reply: Value = serde_json::from_slice(&reply.payload).unwrap();
+    assert_eq!(
+        reply,
+        json!({"err": {"status": 409, "message": message}, "isDisposed": true, "id": "n1"})
+    );
+    // The first request again, in the NestJS format: the same session.
+    let packet = format!(r#"{{"pattern":"create.payment.session","data":{DATA},"id":"n2"}}"#);
+    let reply = keyed_request(&app, "order-9", packet).await;
+    let reply: Value = serde_json::from_slice(&reply.payload).unwrap();
+    assert_eq!(reply["response"]["sessionId"], first["sessionId"]);
+    assert_eq!(app.standin.sessions_created(), 1);
+}
+
 #[tokio::test]
 async fn two_replicas_answer_each_request_once() {
     let first = TestApp::spawn().await;

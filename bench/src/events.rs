@@ -6,10 +6,8 @@
 use std::ops::Range;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use stripe_wire::signature::Signer;
 
-type HmacSha256 = Hmac<Sha256>;
 
 /// Requests per chunk: pools are built in parallel, one contiguous buffer per chunk.
 const CHUNK: usize = 4096;
@@ -173,7 +171,8 @@ impl Ids {
 /// The `charge.succeeded` fixture with placeholders, split once into literal parts.
 pub struct WebhookTemplate {
     parts: Vec<(String, Option<Slot>)>,
-    key: HmacSha256,
+    /// Keyed once; the same signer the stand-in and `payments trigger` use (`stripe-wire`).
+    signer: Signer,
     ids: Ids,
 }
 
@@ -229,8 +228,8 @@ impl WebhookTemplate {
                 }
             }
         }
-        let key = HmacSha256::new_from_slice(secret.as_bytes()).expect("any key length");
-        WebhookTemplate { parts, key, ids }
+        let signer = Signer::new(secret);
+        WebhookTemplate { parts, signer, ids }
     }
 
     /// Appends the body of event `i`.
@@ -252,11 +251,7 @@ impl WebhookTemplate {
 
     /// `Stripe-Signature` for `body` signed at `t`: `t=<t>,v1=<hex HMAC-SHA256("<t>.<body>")>`.
     pub fn signature(&self, t: i64, body: &[u8]) -> String {
-        let mut mac = self.key.clone();
-        mac.update(t.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+        self.signer.sign(t, body)
     }
 
     /// Appends a complete `POST /payments/webhook` request for event `i`, headed as Stripe sends it, signed now;

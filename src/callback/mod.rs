@@ -3,13 +3,19 @@
 //! it from any event. Each final outcome enqueues one delivery job in the `PAYMENT_CALLBACKS` work queue; the
 //! `worker` sends it, signed per Standard Webhooks, and retries on the configured schedule.
 
+pub mod client;
 pub mod guard;
 pub mod signing;
+mod special;
 pub mod worker;
 
 use std::collections::BTreeMap;
 
-use async_nats::{header::NATS_MESSAGE_ID, jetstream, HeaderMap};
+use async_nats::{
+    header::NATS_MESSAGE_ID,
+    jetstream::{self, kv::CreateErrorKind},
+    HeaderMap,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -90,23 +96,60 @@ impl Callbacks {
                 "callback is not available: the service has no CALLBACK_SIGNING_SECRET".into(),
             ));
         }
-        guard::resolve(&request.url, self.config.allow_private)
+        guard::resolve(&request.url, self.config.allow_private, self.config.timeout)
             .await
             .map(|_| ())
             .map_err(|e| Error::Invalid(e.to_string()))
     }
 
-    pub async fn save(&self, id: &str, target: &Target) -> Result<(), Error> {
+    /// Keeps a session's target, once: a KV create, so no later request can move it. Finding it already kept
+    /// for the same request (a retry) is fine; finding another target is the `409` of `idempotency_key`.
+    /// A retry after Stripe's 24 h may get a new session: the first target, and its session id, stay.
+    pub async fn save(
+        &self,
+        id: &str,
+        target: &Target,
+        idempotency_key: &str,
+    ) -> Result<(), Error> {
         let stores = self.nats.stores().ok_or_else(|| {
             Error::Unavailable("NATS JetStream is not available to keep the callback".into())
         })?;
-        let value = serde_json::to_vec(target).expect("target serialises");
-        stores
-            .callbacks
-            .put(id, value.into())
-            .await
-            .map(|_| ())
-            .map_err(|e| Error::Unavailable(format!("keeping the callback: {e}")))
+        let unavailable =
+            |e: &dyn std::fmt::Display| Error::Unavailable(format!("keeping the callback: {e}"));
+        let value = serde_json::to_vec(target).map_err(|e| Error::Internal(e.to_string()))?;
+        // Twice at most: a target that expired between our create and our read is simply kept again.
+        for _ in 0..2 {
+            match stores.callbacks.create(id, value.clone().into()).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() != CreateErrorKind::AlreadyExists => {
+                    return Err(unavailable(&e))
+                }
+                Err(_) => {}
+            }
+            let Some(kept) = stores
+                .callbacks
+                .get(id)
+                .await
+                .map_err(|e| unavailable(&e))?
+            else {
+                continue;
+            };
+            return match serde_json::from_slice::<Target>(&kept) {
+                Ok(kept) if kept.same_request(target) => Ok(()),
+                _ => Err(crate::payment::checkout::conflict(idempotency_key)),
+            };
+        }
+        Err(Error::Unavailable(
+            "keeping the callback: its target kept changing".into(),
+        ))
+    }
+}
+
+impl Target {
+    /// The same caller's request: everything but the session, which Stripe may have made anew after 24 h.
+    fn same_request(&self, other: &Target) -> bool {
+        (&self.url, &self.method, &self.order_id, &self.metadata)
+            == (&other.url, &other.method, &other.order_id, &other.metadata)
     }
 }
 

@@ -1,13 +1,12 @@
 //! The callback worker: a durable consumer of the `PAYMENT_CALLBACKS` work queue shared by all replicas (one
-//! attempt is with one replica at a time). Each attempt re-checks the address, sends the signed body without
-//! following redirects, and waits for the next one with a delayed NAK, so pending attempts live in JetStream
-//! and survive restarts. Any 2xx delivers; `410 Gone`, a refused address, or the last failed attempt ends it
-//! with `payment.callback.failed`.
+//! attempt is with one replica at a time). Every attempt goes through one pooled client (`client`) whose resolver
+//! re-checks the address; the signed body is sent without following redirects, and the next attempt waits in a
+//! delayed NAK (the schedule's pause, or the receiver's `Retry-After` within it, plus up to 10 % of jitter so
+//! retries of many callbacks do not arrive in lockstep), so pending attempts live in JetStream and survive
+//! restarts. Any 2xx delivers; `410 Gone`, a refused address, or the last failed attempt ends it with
+//! `payment.callback.failed`.
 
-use std::{
-    net::SocketAddr,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
-};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_nats::{
     header::NATS_MESSAGE_ID,
@@ -16,7 +15,7 @@ use async_nats::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{guard, signing, Body, Failed, Job, Target};
+use super::{client, guard, signing, Body, Failed, Job, Target};
 use crate::{
     config::CallbackConfig,
     nats::{
@@ -28,6 +27,8 @@ use crate::{
 /// Largest response body read from a callback receiver; the rest is dropped unread.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024;
 const CONCURRENCY: usize = 32;
+/// Retries wait up to this fraction longer than scheduled (never shorter).
+const JITTER: f64 = 0.1;
 
 #[derive(Clone)]
 pub struct Worker {
@@ -51,6 +52,14 @@ enum Attempt {
 impl Worker {
     /// Delivers callbacks until `shutdown` (see `nats::consumer`).
     pub async fn run(self, shutdown: CancellationToken) {
+        // One client for every attempt of this replica: its pool keeps connections to receivers warm.
+        let client = match client::build(&self.config) {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::error!(error = %e, "callback client cannot be built (CALLBACK_PROXY?); callbacks wait");
+                return;
+            }
+        };
         let config = pull::Config {
             durable_name: Some(CALLBACKS_CONSUMER.into()),
             description: Some("Delivers signed callbacks to callers".into()),
@@ -66,14 +75,14 @@ impl Worker {
             config,
             CONCURRENCY,
             shutdown,
-            |message| self.handle(message),
+            |message| self.handle(&client, message),
         )
         .await
     }
 
-    async fn handle(&self, message: jetstream::Message) {
+    async fn handle(&self, client: &reqwest::Client, message: jetstream::Message) {
         let attempt = message.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
-        let ack = match self.deliver(&message.payload, attempt).await {
+        let ack = match self.deliver(client, &message.payload, attempt).await {
             Ok(ack) => ack,
             Err(e) => {
                 tracing::warn!(error = %e, "callback bookkeeping failed; retrying shortly");
@@ -86,7 +95,12 @@ impl Worker {
     }
 
     /// One attempt, and what JetStream should do with the job next.
-    async fn deliver(&self, payload: &[u8], attempt: u32) -> Result<AckKind, String> {
+    async fn deliver(
+        &self,
+        client: &reqwest::Client,
+        payload: &[u8],
+        attempt: u32,
+    ) -> Result<AckKind, String> {
         let Ok(job) = serde_json::from_slice::<Job>(payload) else {
             tracing::error!("unreadable callback job dropped");
             return Ok(AckKind::Term);
@@ -102,7 +116,7 @@ impl Worker {
         };
         let target: Target = serde_json::from_slice(&target).map_err(|e| e.to_string())?;
         let started = Instant::now();
-        let result = self.send(&job, &target).await;
+        let result = self.send(client, &job, &target).await;
         let host = url::Url::parse(&target.url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
@@ -142,10 +156,8 @@ impl Worker {
                     .copied()
                     .unwrap_or(scheduled);
                 // Retry-After is honoured, but within the schedule: never later than its longest pause.
-                (
-                    status,
-                    Some(retry_after.map_or(scheduled, |r| r.min(longest))),
-                )
+                let pause = retry_after.map_or(scheduled, |r| r.min(longest));
+                (status, Some(jittered(pause)))
             }
         };
         if let Some(delay) = delay {
@@ -156,14 +168,20 @@ impl Worker {
         Ok(AckKind::Ack)
     }
 
-    async fn send(&self, job: &Job, target: &Target) -> Attempt {
+    async fn send(&self, client: &reqwest::Client, job: &Job, target: &Target) -> Attempt {
         let Ok(url) = url::Url::parse(&target.url) else {
             return Attempt::Refused("unparsable URL".into());
         };
-        let addrs = match guard::resolve(&url, self.config.allow_private).await {
-            Ok(addrs) => addrs,
-            Err(e) => return Attempt::Refused(e.to_string()),
-        };
+        // The client's resolver checks names as it connects; an IP literal is never resolved, and through a proxy
+        // the name is resolved by the proxy, so those are checked here.
+        let literal = matches!(url.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)));
+        if literal || self.config.proxy.is_some() {
+            if let Err(e) =
+                guard::resolve(&url, self.config.allow_private, self.config.timeout).await
+            {
+                return Attempt::Refused(e.to_string());
+            }
+        }
         let body = serde_json::to_vec(&Body {
             id: &target.session_id,
             order_id: &target.order_id,
@@ -182,16 +200,6 @@ impl Worker {
             .unwrap_or_default()
             .as_secs() as i64;
         let signature = signing::sign(secret, &job.webhook_id, timestamp, &body);
-        let client = match client_for(&url, &addrs, self.config.timeout) {
-            Ok(client) => client,
-            Err(e) => {
-                tracing::warn!(error = %e, "building the callback client");
-                return Attempt::Failed {
-                    status: None,
-                    retry_after: None,
-                };
-            }
-        };
         let method = if target.method == "PUT" {
             reqwest::Method::PUT
         } else {
@@ -208,11 +216,14 @@ impl Worker {
             .await;
         let mut response = match sent {
             Ok(response) => response,
-            Err(_) => {
+            Err(e) => {
+                if let Some(refused) = client::refusal(&e) {
+                    return Attempt::Refused(refused.to_string());
+                }
                 return Attempt::Failed {
                     status: None,
                     retry_after: None,
-                }
+                };
             }
         };
         let status = response.status().as_u16();
@@ -220,8 +231,7 @@ impl Worker {
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| retry_after(v, SystemTime::now()));
         // Read a little of the body (so the connection ends cleanly), never all of it.
         let mut read = 0;
         while let Ok(Ok(Some(chunk))) =
@@ -274,20 +284,20 @@ impl Worker {
     }
 }
 
-/// A client that connects only to the checked addresses and follows no redirect.
-fn client_for(
-    url: &url::Url,
-    addrs: &[SocketAddr],
-    timeout: Duration,
-) -> reqwest::Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .user_agent(concat!("payments-callbacks/", env!("CARGO_PKG_VERSION")));
-    if let Some(url::Host::Domain(name)) = url.host() {
-        builder = builder.resolve_to_addrs(name, addrs);
+/// `Retry-After` in either form: delay-seconds (`120`) or an HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`), as a
+/// pause from `now` (a date in the past is no pause). `None` for anything else.
+fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
     }
-    builder.build()
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or_default())
+}
+
+/// `pause` plus up to [`JITTER`] of it, so many callbacks failing together do not all retry together.
+fn jittered(pause: Duration) -> Duration {
+    pause.mul_f64(1.0 + rand::random_range(0.0..=JITTER))
 }
 
 fn label(attempt: &Attempt) -> &'static str {
@@ -296,5 +306,43 @@ fn label(attempt: &Attempt) -> &'static str {
         Attempt::Gone => "gone",
         Attempt::Refused(_) => "refused",
         Attempt::Failed { .. } => "failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::{jittered, retry_after, JITTER};
+
+    #[test]
+    fn retry_after_in_seconds_and_as_an_http_date() {
+        let now = httpdate::parse_http_date("Sun, 06 Dec 2026 04:00:00 GMT").unwrap();
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Sun, 06 Dec 2026 04:01:30 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Dec 2026 03:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date in the past is no pause"
+        );
+        for junk in ["soon", "-5", "1.5", ""] {
+            assert_eq!(retry_after(junk, now), None, "{junk:?}");
+        }
+        assert!(retry_after("Sunday, 06-Dec-26 04:01:30 GMT", SystemTime::UNIX_EPOCH).is_some());
+    }
+
+    #[test]
+    fn jitter_only_lengthens_and_spreads() {
+        let pause = Duration::from_secs(60);
+        let samples: Vec<Duration> = (0..200).map(|_| jittered(pause)).collect();
+        assert!(samples
+            .iter()
+            .all(|d| *d >= pause && *d <= pause.mul_f64(1.0 + JITTER)));
+        let distinct: std::collections::BTreeSet<_> = samples.iter().collect();
+        assert!(distinct.len() > 100, "spread, not one value");
     }
 }

@@ -61,6 +61,12 @@ async fn answer(
     incoming: Incoming<'_>,
 ) {
     let message = &request.message;
+    // A caller's key, in either wire format (NestJS can send NATS headers with a `NatsRecord`).
+    let key = message
+        .headers
+        .as_ref()
+        .and_then(|h| h.get("Idempotency-Key"))
+        .map(|v| v.as_str().to_owned());
     let sent = match incoming {
         Incoming::NestJs { id: None, .. } => {
             tracing::debug!("NestJS packet without id is an event: no reply");
@@ -68,18 +74,13 @@ async fn answer(
         }
         Incoming::NestJs { id: Some(id), data } => {
             let body = data.as_ref().map_or("null", |d| d.get());
-            let result = checkout.create(body.as_bytes(), None).await;
+            let result = checkout.create(body.as_bytes(), key.as_deref()).await;
             log_result("nestjs", &result);
             request
                 .respond(Ok(envelope::nest_reply(&id, &result).into()))
                 .await
         }
         Incoming::Plain(body) => {
-            let key = message
-                .headers
-                .as_ref()
-                .and_then(|h| h.get("Idempotency-Key"))
-                .map(|v| v.as_str().to_owned());
             let result = checkout.create(body, key.as_deref()).await;
             log_result("plain", &result);
             match result {

@@ -3,7 +3,8 @@
 //!   by Stripe event id; it is also the inbox the pipeline reads;
 //! - `PAYMENTS` (`payment.>`): the published outcomes, de-duplicated by outcome id;
 //! - the `payment_outcomes` key-value bucket: which outcomes were already published (the ledger);
-//! - the `payment_callbacks` bucket (callback targets) and the `PAYMENT_CALLBACKS` work queue (attempts).
+//! - the `payment_callbacks` bucket (callback targets) and the `PAYMENT_CALLBACKS` work queue (attempts);
+//! - the `payment_idempotency` bucket: which request claimed each caller's `Idempotency-Key`.
 
 use async_nats::jetstream::{self, kv, stream};
 
@@ -20,12 +21,17 @@ pub const CALLBACKS_BUCKET: &str = "payment_callbacks";
 pub const CALLBACKS_STREAM: &str = "PAYMENT_CALLBACKS";
 pub const CALLBACKS_SUBJECT: &str = "payments.callbacks.deliver";
 pub const CALLBACKS_CONSUMER: &str = "payments-callbacks";
+/// Idempotency keys of create requests and the fingerprint of the request that claimed each (CONTRACT §2).
+pub const IDEMPOTENCY_BUCKET: &str = "payment_idempotency";
+/// A claim lives at least as long as Stripe's own idempotency keys (24 h).
+const IDEMPOTENCY_MIN_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// The key-value buckets, once created.
 #[derive(Clone)]
 pub struct Stores {
     pub ledger: kv::Store,
     pub callbacks: kv::Store,
+    pub idempotency: kv::Store,
 }
 
 /// Creates or updates everything; safe to run from any number of replicas at once.
@@ -61,7 +67,20 @@ pub async fn ensure(js: &jetstream::Context, config: &Config) -> Result<Stores, 
     let callbacks = js
         .create_or_update_key_value(bucket(config, CALLBACKS_BUCKET, targets))
         .await?;
-    Ok(Stores { ledger, callbacks })
+    // As long as the callback targets it protects (and never under 24 h).
+    let claims =
+        "Idempotency keys of create requests: the fingerprint of the request that claimed each";
+    let idempotency = js
+        .create_or_update_key_value(kv::Config {
+            max_age: config.events_retention.max(IDEMPOTENCY_MIN_AGE),
+            ..bucket(config, IDEMPOTENCY_BUCKET, claims)
+        })
+        .await?;
+    Ok(Stores {
+        ledger,
+        callbacks,
+        idempotency,
+    })
 }
 
 /// File storage, the configured replicas and retention, and de-duplication over `DEDUP_WINDOW`.

@@ -11,14 +11,21 @@ use super::money::Currency;
 use crate::{
     callback::{self, Callbacks, Target},
     error::Error,
+    nats::connection::Nats,
     stripe::client::StripeApi,
 };
+
+mod claim;
+
+pub use claim::conflict;
 
 /// Creating sessions, as HTTP and NATS both offer it.
 #[derive(Clone)]
 pub struct Checkout {
     pub stripe: StripeApi,
     pub callbacks: Callbacks,
+    /// Where idempotency keys are claimed (the `payment_idempotency` bucket).
+    pub nats: Nats,
 }
 
 impl Checkout {
@@ -29,6 +36,9 @@ impl Checkout {
         idempotency_key: Option<&str>,
     ) -> Result<SessionCreated, Error> {
         let request = CreateSession::from_json(body)?;
+        if let Some(key) = idempotency_key {
+            claim::validate(key)?;
+        }
         let key = idempotency_key.map_or_else(|| request.idempotency_key(), str::to_owned);
         let callback_id = match &request.callback {
             Some(callback) => {
@@ -37,6 +47,8 @@ impl Checkout {
             }
             None => None,
         };
+        // Derived keys are claimed too: a caller could send another request's derived key as its own.
+        claim::claim(&self.nats, &key, &request.fingerprint()).await?;
         let created = self
             .stripe
             .create_checkout_session(&request, &key, callback_id.as_deref())
@@ -49,8 +61,9 @@ impl Checkout {
                 session_id: created.session_id.clone(),
                 metadata: request.metadata.clone(),
             };
-            // If this fails the caller gets a 503 and retries; the retry finds the same session (same key).
-            self.callbacks.save(id, &target).await?;
+            // If this fails the caller gets a 503 and retries; the retry finds the same session (same key). The
+            // target is written once: a later request cannot move it (CONTRACT §7).
+            self.callbacks.save(id, &target, &key).await?;
         }
         Ok(created)
     }
@@ -108,7 +121,7 @@ pub struct SessionCreated {
 pub struct Wire {
     /// The order this payment is for; carried to Stripe and back in every event.
     order_id: String,
-    /// ISO 4217 code, any case.
+    /// ISO 4217 code of a currency Stripe supports, any case.
     #[schema(example = "usd")]
     currency: String,
     #[schema(min_items = 1, max_items = 100)]
@@ -223,6 +236,12 @@ impl CreateSession {
     /// A Stripe idempotency key derived from the canonical request: the same order, currency and items (after
     /// conversion, so `20.5` and `20.50` agree) give the same key, so a retried request returns the same session.
     pub fn idempotency_key(&self) -> String {
+        format!("create-session-{}", self.fingerprint())
+    }
+
+    /// The canonical fingerprint of the request (order, currency, items, callback, metadata), as hex: two requests
+    /// that mean the same have the same fingerprint whatever their JSON looked like.
+    pub fn fingerprint(&self) -> String {
         let mut hash = Sha256::new();
         let mut field = |s: &str| {
             hash.update((s.len() as u64).to_be_bytes());
@@ -243,7 +262,7 @@ impl CreateSession {
             field(key);
             field(value);
         }
-        format!("create-session-{}", hex::encode(hash.finalize()))
+        hex::encode(hash.finalize())
     }
 }
 
@@ -303,7 +322,7 @@ fn validate_metadata(
 fn rule_text(field: &str) -> &'static str {
     match field {
         "orderId" => "must be a non-empty string",
-        "currency" => "must be a three-letter ISO 4217 currency code",
+        "currency" => "must be a three-letter ISO 4217 code of a currency Stripe supports",
         "items" => "must be a non-empty array of at most 100 items",
         "items[].name" => "must be a non-empty string",
         "items[].price" => "must be a positive number",

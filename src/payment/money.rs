@@ -1,49 +1,30 @@
-//! Money: a currency's minor-unit exponent and the exact conversion of a JSON price into Stripe's minor units.
+//! Money: a currency Stripe supports and the exact conversion of a JSON price into Stripe's minor units.
 //!
 //! The price arrives as the JSON number's own text and goes through `rust_decimal`, never `f64`, so `20.5` is
-//! exactly 2050 cents; a price with more decimals than its currency has is refused rather than rounded.
+//! exactly 2050 cents; a price with more decimals than its currency has is refused rather than rounded, and so
+//! is an amount Stripe would refuse (`stripe_wire::check_unit_amount`).
 
 use rust_decimal::Decimal;
+use stripe_wire::AmountRule;
 
-/// Currencies whose minor unit is the major unit (Stripe's zero-decimal list).
-const ZERO_DECIMAL: &[&str] = &[
-    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
-    "xaf", "xof", "xpf",
-];
-/// Currencies with three decimals (Stripe's three-decimal list).
-const THREE_DECIMAL: &[&str] = &["bhd", "jod", "kwd", "omr", "tnd"];
-
-/// A lower-case ISO 4217 code and its number of decimals.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Currency {
-    code: String,
-    exponent: u32,
-}
+/// A currency Stripe supports, and its number of decimals in Stripe's API (the table is `stripe-wire`'s, shared
+/// with the Stripe stand-in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Currency(stripe_wire::Currency);
 
 impl Currency {
-    /// Accepts any three ASCII letters, in any case. Stripe itself refuses currencies it does not support,
-    /// and that refusal is passed on to the caller.
+    /// Accepts a code Stripe supports, in any case; `None` for anything else (`abc`, `xxx`), so a caller gets a
+    /// `400` naming the currency instead of Stripe's refusal.
     pub fn parse(code: &str) -> Option<Currency> {
-        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return None;
-        }
-        let code = code.to_ascii_lowercase();
-        let exponent = if ZERO_DECIMAL.contains(&code.as_str()) {
-            0
-        } else if THREE_DECIMAL.contains(&code.as_str()) {
-            3
-        } else {
-            2
-        };
-        Some(Currency { code, exponent })
+        stripe_wire::Currency::lookup(code).map(Currency)
     }
 
-    pub fn code(&self) -> &str {
-        &self.code
+    pub fn code(&self) -> &'static str {
+        self.0.code()
     }
 
     pub fn exponent(&self) -> u32 {
-        self.exponent
+        self.0.exponent()
     }
 
     /// Why a number's text does not fit a `Decimal` exactly: too big, too many decimals, or not a number.
@@ -65,7 +46,7 @@ impl Currency {
         if int_digits.saturating_add(exp) > 15 {
             AmountError::TooLarge
         } else {
-            AmountError::TooManyDecimals(self.exponent)
+            AmountError::TooManyDecimals(self.exponent())
         }
     }
 
@@ -82,13 +63,17 @@ impl Currency {
             return Err(AmountError::NotPositive);
         }
         let value = value.normalize();
-        if value.scale() > self.exponent {
-            return Err(AmountError::TooManyDecimals(self.exponent));
+        let exponent = self.exponent();
+        if value.scale() > exponent {
+            return Err(AmountError::TooManyDecimals(exponent));
         }
         let minor = value
-            .checked_mul(Decimal::from(10_i64.pow(self.exponent)))
+            .checked_mul(Decimal::from(10_i64.pow(exponent)))
             .ok_or(AmountError::TooLarge)?;
-        i64::try_from(minor).map_err(|_| AmountError::TooLarge)
+        let minor = i64::try_from(minor).map_err(|_| AmountError::TooLarge)?;
+        // Stripe's own rules (three-decimal amounts end in 0, whole ISK, the maximum), before Stripe sees it.
+        stripe_wire::check_unit_amount(self.0, minor)?;
+        Ok(minor)
     }
 }
 
@@ -102,6 +87,9 @@ pub enum AmountError {
     TooManyDecimals(u32),
     #[error("is too large")]
     TooLarge,
+    /// Converted exactly, but Stripe would refuse the amount.
+    #[error(transparent)]
+    Stripe(#[from] AmountRule),
 }
 
 #[cfg(test)]
@@ -118,8 +106,14 @@ mod tests {
         assert_eq!(minor("USD", "0.1"), Ok(10));
         assert_eq!(minor("usd", "19.99"), Ok(1999));
         assert_eq!(minor("jpy", "1000"), Ok(1000));
-        assert_eq!(minor("kwd", "1.234"), Ok(1234));
-        assert_eq!(minor("bhd", "0.001"), Ok(1));
+        assert_eq!(minor("kwd", "1.23"), Ok(1230));
+        assert_eq!(minor("bhd", "0.01"), Ok(10));
+        assert_eq!(
+            minor("isk", "5"),
+            Ok(500),
+            "ISK is two-decimal in Stripe's API"
+        );
+        assert_eq!(minor("usd", "999999.99"), Ok(99_999_999));
         assert_eq!(minor("usd", "2.05e1"), Ok(2050));
         assert_eq!(
             minor("usd", "20.500"),
@@ -138,6 +132,28 @@ mod tests {
             minor("usd", "0.30000000000000004"),
             Err(AmountError::TooManyDecimals(2))
         );
+    }
+
+    #[test]
+    fn stripe_amount_rules_are_checked_after_exact_conversion() {
+        assert_eq!(
+            minor("kwd", "1.234"),
+            Err(AmountError::Stripe(AmountRule::LastDigitNotZero("kwd")))
+        );
+        assert_eq!(minor("kwd", "1.230"), Ok(1230));
+        assert_eq!(
+            minor("isk", "5.5"),
+            Err(AmountError::Stripe(AmountRule::NotWholeUnits("isk")))
+        );
+        assert!(matches!(
+            minor("usd", "1000000"),
+            Err(AmountError::Stripe(AmountRule::AboveMaximum(_)))
+        ));
+        assert!(matches!(
+            minor("jpy", "100000000"),
+            Err(AmountError::Stripe(AmountRule::AboveMaximum(_)))
+        ));
+        assert_eq!(minor("jpy", "99999999"), Ok(99_999_999));
     }
 
     #[test]
@@ -169,5 +185,11 @@ mod tests {
         assert!(Currency::parse("us").is_none());
         assert!(Currency::parse("usdd").is_none());
         assert!(Currency::parse("u5d").is_none());
+        assert!(
+            Currency::parse("abc").is_none(),
+            "three letters Stripe does not support"
+        );
+        assert!(Currency::parse("xxx").is_none(), "ISO's 'no currency'");
+        assert_eq!(Currency::parse("KWD").unwrap().exponent(), 3);
     }
 }

@@ -42,6 +42,8 @@ struct Script {
     answers: VecDeque<(u16, Option<u64>)>,
     /// Answer `first` to the first request of each webhook-id, 200 after.
     first_per_id: Option<u16>,
+    /// Send `Retry-After` as an HTTP date (that many seconds from now) instead of seconds.
+    dated: bool,
     received: Vec<Received>,
 }
 
@@ -55,18 +57,28 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(answers: &[(u16, Option<u64>)]) -> Receiver {
-        Self::launch(answers.iter().copied().collect(), None).await
+        Self::launch(answers.iter().copied().collect(), None, false).await
+    }
+
+    /// As `start`, with each `Retry-After` in its HTTP-date form.
+    pub async fn start_dated(answers: &[(u16, Option<u64>)]) -> Receiver {
+        Self::launch(answers.iter().copied().collect(), None, true).await
     }
 
     /// Fails the first attempt of every callback with `status`, accepts the rest.
     pub async fn failing_first_attempts(status: u16) -> Receiver {
-        Self::launch(VecDeque::new(), Some(status)).await
+        Self::launch(VecDeque::new(), Some(status), false).await
     }
 
-    async fn launch(answers: VecDeque<(u16, Option<u64>)>, first_per_id: Option<u16>) -> Receiver {
+    async fn launch(
+        answers: VecDeque<(u16, Option<u64>)>,
+        first_per_id: Option<u16>,
+        dated: bool,
+    ) -> Receiver {
         let script = Arc::new(Mutex::new(Script {
             answers,
             first_per_id,
+            dated,
             received: Vec::new(),
         }));
         let (tx, count) = watch::channel(0);
@@ -114,7 +126,7 @@ async fn answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> impl IntoResponse {
-    let (status, retry_after, n) = {
+    let (status, retry_after, dated, n) = {
         let mut script = script.lock().unwrap();
         let id = headers
             .get("webhook-id")
@@ -133,14 +145,20 @@ async fn answer(
             body,
             at: Instant::now(),
         });
-        (status, retry_after, script.received.len())
+        (status, retry_after, script.dated, script.received.len())
     };
     count.send_replace(n);
     let mut response = (StatusCode::from_u16(status).unwrap(), "ok").into_response();
     if let Some(seconds) = retry_after {
+        let value = if dated {
+            let at = std::time::SystemTime::now() + Duration::from_secs(seconds);
+            httpdate::fmt_http_date(at)
+        } else {
+            seconds.to_string()
+        };
         response
             .headers_mut()
-            .insert("retry-after", seconds.to_string().parse().unwrap());
+            .insert("retry-after", value.parse().unwrap());
     }
     response
 }

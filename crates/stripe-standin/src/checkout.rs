@@ -187,12 +187,13 @@ fn line_item(item: &Node, p: &str, created: i64) -> Result<LineItem, ApiError> {
     let currency = price
         .str("currency")
         .ok_or_else(|| ApiError::missing(&format!("{pp}[currency]")))?;
-    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+    // The same table the service checks against, so the two cannot disagree on what Stripe supports.
+    let Some(currency) = stripe_wire::Currency::lookup(currency) else {
         return Err(ApiError::invalid(
             &format!("{pp}[currency]"),
             format!("Invalid currency: {currency}."),
         ));
-    }
+    };
     if let Some(product) = price.str("product") {
         return Err(ApiError::invalid(
             &format!("{pp}[product]"),
@@ -213,7 +214,12 @@ fn line_item(item: &Node, p: &str, created: i64) -> Result<LineItem, ApiError> {
                 &format!("{pp}[unit_amount_decimal]"),
                 "You may only specify one of these parameters: unit_amount, unit_amount_decimal.",
             )),
-            (Some(raw), None) => non_negative(&format!("{pp}[unit_amount]"), raw)? as f64,
+            (Some(raw), None) => {
+                let param = format!("{pp}[unit_amount]");
+                let amount = non_negative(&param, raw)?;
+                stripe_amount_rules(&param, currency, amount)?;
+                amount as f64
+            }
             (None, Some(raw)) => decimal(&format!("{pp}[unit_amount_decimal]"), raw)?,
             (None, None) => return Err(ApiError::missing(&format!("{pp}[unit_amount]"))),
         };
@@ -235,12 +241,47 @@ fn line_item(item: &Node, p: &str, created: i64) -> Result<LineItem, ApiError> {
         price_id: ids::random_id("price_", 24),
         product_id: ids::random_id("prod_", 14),
         name: name.to_owned(),
-        currency: currency.to_ascii_lowercase(),
+        currency: currency.code().to_owned(),
         unit_amount_decimal,
         quantity,
         amount_subtotal: (unit * quantity as f64).round() as i64,
         created,
     })
+}
+
+/// Stripe's refusals of an amount it cannot charge (its codes; the messages are close to Stripe's own). Zero
+/// stays allowed here, as Stripe allows free line items.
+fn stripe_amount_rules(
+    param: &str,
+    currency: stripe_wire::Currency,
+    amount: i64,
+) -> Result<(), ApiError> {
+    use stripe_wire::AmountRule;
+    if amount == 0 {
+        return Ok(());
+    }
+    let code = currency.code().to_ascii_uppercase();
+    match stripe_wire::check_unit_amount(currency, amount) {
+        Ok(()) | Err(AmountRule::NotPositive) => Ok(()),
+        Err(AmountRule::AboveMaximum(_)) => Err(ApiError::invalid(
+            param,
+            format!(
+                "Amount must be no more than {} {code}.",
+                currency.format_major(stripe_wire::MAX_UNIT_AMOUNT)
+            ),
+        )
+        .with_code("amount_too_large")),
+        Err(AmountRule::NotWholeUnits(_)) => Err(ApiError::invalid(
+            param,
+            format!("Invalid amount. Currency {code} has become effectively zero-decimal and charged amounts must be evenly divisible by 100."),
+        )
+        .with_code("invalid_charge_amount_no_decimal_compatible")),
+        Err(AmountRule::LastDigitNotZero(_)) => Err(ApiError::invalid(
+            param,
+            format!("Invalid amount. Amounts in {code} must end in 0 (a multiple of 10 in the smallest unit)."),
+        )
+        .with_code("invalid_charge_amount")),
+    }
 }
 
 fn integer(param: &str, raw: &str) -> Result<i64, ApiError> {

@@ -226,12 +226,8 @@ pub(crate) fn html(status: StatusCode, title: &str, body: &str) -> Response {
 
 /// `amount` minor units of `currency` as a customer reads it, e.g. `$41.00`, `¥1,000`, `KWD 1.230`.
 pub(crate) fn money(amount: i64, currency: &str) -> String {
-    let digits = match currency {
-        "bif" | "clp" | "djf" | "gnf" | "jpy" | "kmf" | "krw" | "mga" | "pyg" | "rwf" | "ugx"
-        | "vnd" | "vuv" | "xaf" | "xof" | "xpf" => 0,
-        "bhd" | "jod" | "kwd" | "omr" | "tnd" => 3,
-        _ => 2,
-    };
+    // The API's decimals come from the currency table shared with the service; an unknown code counts two.
+    let digits = stripe_wire::Currency::lookup(currency).map_or(2, |c| c.exponent());
     crate::price::format(amount, currency, digits)
 }
 

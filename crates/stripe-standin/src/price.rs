@@ -29,7 +29,9 @@ pub(crate) fn format(amount: i64, currency: &str, api_decimals: u32) -> String {
     let currency = currency.to_ascii_lowercase();
     // Stripe counts the Icelandic króna in hundredths but charges whole krónur only; people read it without
     // decimals, as ISO 4217 (and Intl) write it.
-    let (amount, decimals) = if currency == "isk" && api_decimals == 2 {
+    let whole_units = stripe_wire::Currency::lookup(&currency)
+        .is_some_and(|c| c.special() == stripe_wire::Special::WholeUnitsOnly);
+    let (amount, decimals) = if whole_units && api_decimals == 2 {
         (amount / 100, 0)
     } else {
         (amount, api_decimals)

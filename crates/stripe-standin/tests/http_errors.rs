@@ -62,6 +62,16 @@ async fn validation_errors_are_stripe_shaped() {
             "Invalid currency: dollars.",
         ),
         (
+            T_SHIRTS.replacen("=usd", "=abc", 1),
+            "line_items[0][price_data][currency]",
+            "Invalid currency: abc.",
+        ),
+        (
+            T_SHIRTS.replace("unit_amount]=2050", "unit_amount]=100000000"),
+            "line_items[0][price_data][unit_amount]",
+            "Amount must be no more than 999999.99 USD.",
+        ),
+        (
             without("line_items[1][price_data][product_data]"),
             "line_items[1][price_data][product_data]",
             "Missing required param: line_items[1][price_data][product_data].",

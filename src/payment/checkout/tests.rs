@@ -42,7 +42,7 @@ fn every_rule_names_its_field() {
         ),
         (
             r#"{"orderId":"o","currency":"dollars","items":[{"name":"a","price":1,"quantity":1}]}"#,
-            "currency must be a three-letter ISO 4217 currency code",
+            "currency must be a three-letter ISO 4217 code of a currency Stripe supports",
         ),
         (
             r#"{"orderId":"o","currency":"usd","items":[]}"#,
@@ -130,10 +130,38 @@ fn minor_units_for_usd_jpy_kwd() {
         1000
     );
     assert_eq!(
-        parse(&body("kwd", "1.234")).unwrap().items[0].unit_amount,
-        1234
+        parse(&body("kwd", "1.23")).unwrap().items[0].unit_amount,
+        1230
     );
+    assert_eq!(parse(&body("isk", "5")).unwrap().items[0].unit_amount, 500);
     assert!(parse(&body("jpy", "1000.5")).is_err());
+}
+
+#[test]
+fn stripe_amount_rules_name_the_price() {
+    let body = |cur: &str, price: &str| {
+        format!(
+            r#"{{"orderId":"o","currency":"{cur}","items":[{{"name":"a","price":1,"quantity":1}},{{"name":"b","price":{price},"quantity":1}}]}}"#
+        )
+    };
+    assert_eq!(
+        parse(&body("kwd", "1.234")).unwrap_err(),
+        "items[1].price must be a multiple of 0.010 kwd: Stripe accepts kwd amounts whose last decimal is 0"
+    );
+    assert_eq!(
+        parse(&body("ISK", "5.5")).unwrap_err(),
+        "items[1].price must be a whole number of isk: Stripe accepts no fraction of it"
+    );
+    assert_eq!(
+        parse(&body("usd", "1000000")).unwrap_err(),
+        "items[1].price is above Stripe's maximum unit amount of 999999.99 usd"
+    );
+    for currency in ["abc", "xxx", "XXX"] {
+        assert_eq!(
+            parse(&body(currency, "1")).unwrap_err(),
+            "currency must be a three-letter ISO 4217 code of a currency Stripe supports"
+        );
+    }
 }
 
 #[test]
