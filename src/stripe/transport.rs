@@ -178,7 +178,7 @@ fn transport_error(e: reqwest::Error) -> TransportError {
 }
 
 /// Stripe's error body is `{"error":{"message":…,"type":…}}`.
-fn error_message(body: &[u8]) -> Option<String> {
+pub(crate) fn error_message(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Body {
         error: Inner,
