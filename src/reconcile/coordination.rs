@@ -102,10 +102,7 @@ impl Coordination {
 
     /// The server's time now: the timestamp it gives a write.
     pub async fn server_now(&self) -> Result<ServerTime, ReconcileError> {
-        self.kv
-            .put(CLOCK, self.owner.clone())
-            .await
-            .map_err(nats)?;
+        self.kv.put(CLOCK, self.owner.clone()).await.map_err(nats)?;
         let entry = self.kv.entry(CLOCK).await.map_err(nats)?;
         entry
             .map(|e| ServerTime::of(&e))

@@ -194,7 +194,9 @@ impl Listing {
                     self.retries.pause(failures)
                 }
                 Err(other) => {
-                    return Err(ReconcileError::BadList(redact(other, &self.secret).to_string()))
+                    return Err(ReconcileError::BadList(
+                        redact(other, &self.secret).to_string(),
+                    ))
                 }
             };
             tracing::info!(
