@@ -288,3 +288,88 @@ async fn an_unreachable_stripe_or_nats_fails_with_the_reason() {
     );
     assert!(!out.contains(wrong_key), "no secret in the output: {out}");
 }
+
+#[tokio::test]
+async fn one_replica_at_a_time_holds_the_lease() {
+    use payments::reconcile::coordination::Coordination;
+    let app = TestApp::spawn_with(&[("RECONCILE_INTERVAL", "off")]).await;
+    let config =
+        payments::Config::from_vars(common::vars(&app.nats.url(), &app.standin.base_url(), &[]))
+            .unwrap();
+    let a = Coordination::open(&app.js, &config).await.unwrap();
+    let b = Coordination::open(&app.js, &config).await.unwrap();
+    assert_eq!(a.checkpoint().await.unwrap(), None);
+
+    let now = a.server_now().await.unwrap();
+    let mut held = a
+        .try_acquire(now)
+        .await
+        .unwrap()
+        .expect("a free lease is taken");
+    assert!(b
+        .try_acquire(b.server_now().await.unwrap())
+        .await
+        .unwrap()
+        .is_none());
+    a.save_checkpoint(&mut held, 1_700_000_000).await.unwrap();
+    let checkpoint = b.checkpoint().await.unwrap().expect("saved");
+    assert_eq!(checkpoint.listed_until, 1_700_000_000);
+    assert!(checkpoint.written >= now);
+    a.release(held).await;
+
+    let mut taken = b
+        .try_acquire(b.server_now().await.unwrap())
+        .await
+        .unwrap()
+        .expect("a released lease is free");
+    assert!(a
+        .try_acquire(a.server_now().await.unwrap())
+        .await
+        .unwrap()
+        .is_none());
+    b.save_checkpoint(&mut taken, 1_700_000_100).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stale_lease_is_taken_over_and_its_holder_stops() {
+    use payments::reconcile::{coordination::Coordination, ReconcileError};
+    let app = TestApp::spawn_with(&[("RECONCILE_INTERVAL", "off")]).await;
+    let config =
+        payments::Config::from_vars(common::vars(&app.nats.url(), &app.standin.base_url(), &[]))
+            .unwrap();
+    let ttl = Duration::from_millis(600);
+    let dead = Coordination::open(&app.js, &config)
+        .await
+        .unwrap()
+        .with_lease_ttl(ttl);
+    let next = Coordination::open(&app.js, &config)
+        .await
+        .unwrap()
+        .with_lease_ttl(ttl);
+    let mut old = dead
+        .try_acquire(dead.server_now().await.unwrap())
+        .await
+        .unwrap()
+        .expect("taken");
+    // Staleness is judged by the server's clock: wait for it to pass the TTL.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let taken = loop {
+        if let Some(lease) = next
+            .try_acquire(next.server_now().await.unwrap())
+            .await
+            .unwrap()
+        {
+            break lease;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stale lease was never taken over"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(matches!(
+        dead.keep(&mut old).await,
+        Err(ReconcileError::LeaseLost)
+    ));
+    next.release(taken).await;
+}

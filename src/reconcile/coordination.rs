@@ -73,6 +73,7 @@ pub struct Lease {
 pub struct Coordination {
     kv: kv::Store,
     owner: Bytes,
+    ttl: Duration,
 }
 
 fn nats(e: impl std::fmt::Display) -> ReconcileError {
@@ -97,7 +98,14 @@ impl Coordination {
         Ok(Coordination {
             kv,
             owner: Bytes::from(uuid::Uuid::new_v4().to_string()),
+            ttl: LEASE_TTL,
         })
+    }
+
+    /// Another lease TTL than [`LEASE_TTL`] (tests of stale leases).
+    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
     }
 
     /// The server's time now: the timestamp it gives a write.
@@ -130,7 +138,7 @@ impl Coordination {
         let current = self.kv.entry(LEASE).await.map_err(nats)?;
         let revision = match current {
             Some(entry) if entry.operation == Operation::Put => {
-                let stale = now.since(ServerTime::of(&entry)) > LEASE_TTL;
+                let stale = now.since(ServerTime::of(&entry)) > self.ttl;
                 if entry.value != self.owner && !stale {
                     return Ok(None);
                 }
@@ -162,7 +170,7 @@ impl Coordination {
 
     /// Renews the lease when a third of its TTL has passed; fails if another replica took it meanwhile.
     pub async fn keep(&self, lease: &mut Lease) -> Result<(), ReconcileError> {
-        if lease.renewed.elapsed() < LEASE_TTL / 3 {
+        if lease.renewed.elapsed() < self.ttl / 3 {
             return Ok(());
         }
         self.renew(lease).await
