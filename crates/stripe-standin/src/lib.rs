@@ -7,7 +7,7 @@
 //!
 //! Served: `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}`,
 //! `GET /v1/checkout/sessions/{id}/line_items`, `POST /v1/checkout/sessions/{id}/expire`,
-//! `GET /v1/payment_intents/{id}`, `GET /v1/charges/{id}`, `GET /v1/events/{id}`.
+//! `GET /v1/payment_intents/{id}`, `GET /v1/charges/{id}`, `GET /v1/events/{id}`, `GET /v1/events` (a list).
 //!
 //! The Checkout emulator: each session's `url` is a hosted page (`/checkout/{id}`) whose
 //! buttons pay, cancel or expire it, as [`StandIn::pay`], [`StandIn::cancel`] and [`StandIn::expire`] do; paying
