@@ -195,7 +195,7 @@ fn page(inner: &Inner, query: &Query) -> Result<Value, ApiError> {
             after.is_none_or(|a| *k < a) && before.is_none_or(|b| *k > b) && matches(query, e)
         })
         .collect();
-    listed.sort_by(|a, b| b.0.cmp(&a.0));
+    listed.sort_by_key(|(key, _)| std::cmp::Reverse(*key));
     let total = listed.len();
     let chosen: Vec<Value> = if before.is_some() {
         // The `limit` events just newer than the cursor, still newest first.
