@@ -88,6 +88,12 @@ impl Application {
             tracker.clone(),
         ));
         tracker.spawn(crate::metrics::upkeep(shutdown.clone()));
+        tracker.spawn(crate::reconcile::background::run(
+            config.clone(),
+            state.nats.clone(),
+            state.inbox.clone(),
+            shutdown.clone(),
+        ));
         tracker.spawn(run_pipeline(
             config.clone(),
             state.clone(),

@@ -90,6 +90,18 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Callbacks to the caller (CONTRACT §7).
     pub callbacks: CallbackConfig,
+    /// Reconciliation with Stripe's event list (CONTRACT §8).
+    pub reconcile: ReconcileConfig,
+}
+
+/// Settings of the background reconciliation.
+#[derive(Debug, Clone)]
+pub struct ReconcileConfig {
+    /// `RECONCILE_INTERVAL`: how often one replica lists Stripe's events; `off` disables it. Default `10m`.
+    pub interval: Option<Duration>,
+    /// `RECONCILE_LOOKBACK`: how far back the very first run looks (later runs start from the checkpoint).
+    /// Default `72h`.
+    pub lookback: Duration,
 }
 
 /// Settings of signed callbacks.
@@ -151,6 +163,8 @@ struct Raw {
     callback_timeout: Option<String>,
     callback_proxy: Option<String>,
     log_format: Option<String>,
+    reconcile_interval: Option<String>,
+    reconcile_lookback: Option<String>,
 }
 
 /// Start-up refused: lists every offending variable (never a secret's value).
@@ -296,6 +310,24 @@ impl Config {
                     }
                     valid.then(|| Secret::new(text))
                 }),
+            },
+            reconcile: ReconcileConfig {
+                interval: v.parse(
+                    "RECONCILE_INTERVAL",
+                    raw.reconcile_interval,
+                    "10m",
+                    |s| {
+                        if s.trim().eq_ignore_ascii_case("off") {
+                            return Some(None);
+                        }
+                        humantime::parse_duration(s.trim())
+                            .ok()
+                            .filter(|d| !d.is_zero())
+                            .map(Some)
+                    },
+                    "a duration such as 10m, or off",
+                ),
+                lookback: v.duration("RECONCILE_LOOKBACK", raw.reconcile_lookback, "72h"),
             },
         };
         if config.dedup_window > config.events_retention {

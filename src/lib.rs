@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod nats;
 pub mod payment;
 pub mod pipeline;
+pub mod reconcile;
 pub mod stripe;
 pub mod telemetry;
 

@@ -130,3 +130,24 @@ pub fn callback_attempt(result: &'static str, started: std::time::Instant) {
 pub fn callback_dead_letter() {
     metrics::counter!(CALLBACK_DEAD_LETTERS).increment(1);
 }
+
+/// Events listed by reconciliation, by `result`: `recovered` (JetStream did not have it: a missed webhook) or
+/// `known` (already stored).
+pub const RECONCILE_EVENTS: &str = "payments_reconcile_events_total";
+/// Background reconciliation runs by `result` (`ok`, `failed`).
+pub const RECONCILE_RUNS: &str = "payments_reconcile_runs_total";
+/// When a reconciliation run last completed (by any replica: each reads it from the shared checkpoint).
+pub const RECONCILE_LAST_SUCCESS: &str = "payments_reconcile_last_success_timestamp_seconds";
+
+pub fn reconcile_event(recovered: bool) {
+    let result = if recovered { "recovered" } else { "known" };
+    metrics::counter!(RECONCILE_EVENTS, "result" => result).increment(1);
+}
+
+pub fn reconcile_run(ok: bool) {
+    metrics::counter!(RECONCILE_RUNS, "result" => if ok { "ok" } else { "failed" }).increment(1);
+}
+
+pub fn reconcile_last_success(unix_seconds: i64) {
+    metrics::gauge!(RECONCILE_LAST_SUCCESS).set(unix_seconds as f64);
+}

@@ -25,6 +25,9 @@ pub struct Args {
     /// Scrape the service's /metrics every this many seconds during ingestion, as Prometheus would.
     pub scrape_metrics: Option<f64>,
     pub scaling: bool,
+    /// Runs the reconciliation benchmark only (`--reconcile`, `--reconcile-events N`).
+    pub reconcile: bool,
+    pub reconcile_events: usize,
     /// Records a CPU profile (perf, cpu-clock) of the service during the closed-loop ingestion.
     pub perf: bool,
     pub skip_sessions: bool,
@@ -42,7 +45,7 @@ pub struct Args {
 }
 
 const USAGE: &str = "usage: payments-bench [--duration S] [--warmup S] [--session-duration S] [--concurrency N]
-                      [--session-concurrency N] [--rate R]... [--scrape-metrics S] [--drain-timeout S] [--starts N] [--scaling] [--perf] [--skip-sessions] [--no-diagnostic]
+                      [--session-concurrency N] [--rate R]... [--scrape-metrics S] [--drain-timeout S] [--starts N] [--scaling] [--reconcile] [--reconcile-events N] [--perf] [--skip-sessions] [--no-diagnostic]
                       [--service-env NAME=VALUE]...
                       [--out FILE] [--payments-bin PATH] [--standin-bin PATH]";
 
@@ -61,6 +64,8 @@ fn parse_args() -> Args {
         rates: Vec::new(),
         scrape_metrics: None,
         scaling: false,
+        reconcile: false,
+        reconcile_events: 10_000,
         perf: false,
         skip_sessions: false,
         service_env: Vec::new(),
@@ -93,6 +98,8 @@ fn parse_args() -> Args {
             "--rate" => args.rates.push(num(it.next())),
             "--scrape-metrics" => args.scrape_metrics = Some(num(it.next())),
             "--scaling" => args.scaling = true,
+            "--reconcile" => args.reconcile = true,
+            "--reconcile-events" => args.reconcile_events = num::<usize>(it.next()).max(1),
             "--perf" => args.perf = true,
             "--skip-sessions" => args.skip_sessions = true,
             "--no-diagnostic" => args.no_diagnostic = true,
@@ -124,6 +131,8 @@ fn parse_args() -> Args {
     args.out = out.unwrap_or_else(|| {
         bench.join(if args.scaling {
             "results/scaling.json"
+        } else if args.reconcile {
+            "results/reconcile.json"
         } else {
             "results/latest.json"
         })
@@ -172,7 +181,9 @@ fn main() {
         .expect("runtime");
     let local = tokio::task::LocalSet::new();
     let result = local.block_on(&runtime, async {
-        if args.scaling {
+        if args.reconcile {
+            scenario::reconcile(&args).await
+        } else if args.scaling {
             scenario::scaling(&args).await
         } else {
             scenario::standard(&args).await

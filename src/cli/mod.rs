@@ -5,6 +5,7 @@ use std::time::SystemTime;
 use clap::{Parser, Subcommand};
 
 mod healthcheck;
+mod reconcile;
 mod replay;
 mod serve;
 mod trigger;
@@ -46,6 +47,16 @@ enum Command {
         /// Publish each outcome again under a new outcome id (consumers see it again).
         #[arg(long)]
         force: bool,
+    },
+    /// Ask Stripe for the events of a time range and store those the service never received (missed webhooks).
+    /// Prints `listed N, already known N, recovered N`.
+    Reconcile {
+        /// Events created at or after this time: RFC 3339 (2026-11-20T10:00:00Z) or an age (6h, 3d).
+        #[arg(long, value_parser = parse_time)]
+        since: SystemTime,
+        /// Events created up to this time: RFC 3339 or an age. Default: now.
+        #[arg(long, value_parser = parse_time)]
+        until: Option<SystemTime>,
     },
     /// Build a realistic Stripe event, sign it, and post it to the webhook (like `stripe trigger`, offline).
     Trigger {
@@ -112,6 +123,7 @@ impl Cli {
                 };
                 replay::run(selection, force).await
             }
+            Command::Reconcile { since, until } => reconcile::run(since, until).await,
             Command::Watch { subject, servers } => watch::run(servers, subject).await,
             Command::Trigger {
                 event_type,

@@ -175,3 +175,30 @@ fn callback_settings() {
     );
     assert!(!err.contains("not-a-secret-value"));
 }
+
+#[test]
+fn reconcile_settings() {
+    let c = Config::from_vars(minimal()).unwrap();
+    assert_eq!(c.reconcile.interval, Some(Duration::from_secs(600)));
+    assert_eq!(c.reconcile.lookback, Duration::from_secs(72 * 3600));
+
+    let mut v = minimal();
+    v.extend(vars(&[
+        ("RECONCILE_INTERVAL", "OFF"),
+        ("RECONCILE_LOOKBACK", "7d"),
+    ]));
+    let c = Config::from_vars(v).unwrap();
+    assert_eq!(c.reconcile.interval, None);
+    assert_eq!(c.reconcile.lookback, Duration::from_secs(7 * 86400));
+
+    let mut v = minimal();
+    v.extend(vars(&[
+        ("RECONCILE_INTERVAL", "sometimes"),
+        ("RECONCILE_LOOKBACK", "0s"),
+    ]));
+    let err = Config::from_vars(v).unwrap_err().to_string();
+    assert!(
+        err.contains("RECONCILE_INTERVAL") && err.contains("RECONCILE_LOOKBACK"),
+        "{err}"
+    );
+}

@@ -20,6 +20,17 @@ pub struct Inbox {
     pressure: Pressure,
 }
 
+/// Where a stored event came from: a webhook delivery (no header, the usual case) or reconciliation with
+/// Stripe's event list (header `Payments-Source: reconcile`, so the audit trail tells them apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Webhook,
+    Reconcile,
+}
+
+/// The header that marks events recovered by reconciliation.
+pub const SOURCE_HEADER: &str = "Payments-Source";
+
 /// Whether JetStream already had this event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -45,6 +56,16 @@ impl Inbox {
 
     /// Stores the event's exact bytes; an error means it is not durable and Stripe must send it again.
     pub async fn store(&self, head: &EventHead, body: Bytes) -> Result<Stored, Error> {
+        self.store_from(head, body, Source::Webhook).await
+    }
+
+    /// [`Inbox::store`], saying where the event came from.
+    pub async fn store_from(
+        &self,
+        head: &EventHead,
+        body: Bytes,
+        source: Source,
+    ) -> Result<Stored, Error> {
         let unavailable = |why: String| {
             tracing::warn!(event_id = %head.id, %why, "event not stored");
             Error::Unavailable(format!(
@@ -55,10 +76,14 @@ impl Inbox {
         if !self.nats.is_ready() {
             return Err(unavailable("NATS JetStream is not available".into()));
         }
-        let _storing = self.pressure.storing();
+        // Only webhooks count as pressure: Stripe waits for their answer, reconciliation waits for nobody.
+        let _storing = (source == Source::Webhook).then(|| self.pressure.storing());
         let mut headers = HeaderMap::new();
         headers.insert(NATS_MESSAGE_ID, head.id.as_str());
         headers.insert("Stripe-Event-Type", head.event_type.as_str());
+        if source == Source::Reconcile {
+            headers.insert(SOURCE_HEADER, "reconcile");
+        }
         let publish = async {
             self.js
                 .publish_with_headers(event_subject(&head.event_type), headers, body)

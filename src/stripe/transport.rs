@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
-use stripe_client_core::{CustomizedStripeRequest, StripeClient, StripeClientErr, StripeMethod};
+use stripe_client_core::{
+    CustomizedStripeRequest, RequestBuilder, StripeClient, StripeClientErr, StripeMethod,
+};
 
 use crate::config::Secret;
 
@@ -78,6 +80,54 @@ impl StripeClient for Transport {
 
     async fn execute(&self, request: CustomizedStripeRequest) -> Result<Bytes, TransportError> {
         let (request, config) = request.into_pieces();
+        let key = config.request_strategy.as_ref().and_then(|s| s.get_key());
+        let options = Options {
+            timeout: config.timeout,
+            idempotency_key: key.as_ref().map(|k| k.as_str()),
+            account: config.account_id.as_ref().map(|a| a.as_str()),
+        };
+        let answer = self.send(request, options).await?;
+        if (200..300).contains(&answer.status) {
+            Ok(answer.body)
+        } else {
+            Err(TransportError::Api {
+                status: answer.status,
+                message: error_message(&answer.body),
+            })
+        }
+    }
+}
+
+/// Per-request settings of async-stripe's `ConfigOverride` (which cannot be built outside its crate).
+#[derive(Default)]
+struct Options<'a> {
+    timeout: Option<Duration>,
+    idempotency_key: Option<&'a str>,
+    account: Option<&'a str>,
+}
+
+/// Stripe's answer as it came: for callers that read the body leniently and act on the status themselves
+/// (reconciliation honours `Retry-After` on a 429).
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    /// `Retry-After` in seconds, when Stripe sent one.
+    pub retry_after: Option<Duration>,
+    pub body: Bytes,
+}
+
+impl Transport {
+    /// Sends a request built by async-stripe's typed request types and returns the raw answer, whatever its
+    /// status; only a failure to get an answer is an error.
+    pub async fn send_raw(&self, request: RequestBuilder) -> Result<RawAnswer, TransportError> {
+        self.send(request, Options::default()).await
+    }
+
+    async fn send(
+        &self,
+        request: RequestBuilder,
+        options: Options<'_>,
+    ) -> Result<RawAnswer, TransportError> {
         let method = match request.method {
             StripeMethod::Get => reqwest::Method::GET,
             StripeMethod::Post => reqwest::Method::POST,
@@ -89,12 +139,12 @@ impl StripeClient for Transport {
         let mut builder = self
             .http
             .request(method, url)
-            .timeout(config.timeout.unwrap_or(self.timeout));
-        if let Some(key) = config.request_strategy.as_ref().and_then(|s| s.get_key()) {
-            builder = builder.header("idempotency-key", key.as_str());
+            .timeout(options.timeout.unwrap_or(self.timeout));
+        if let Some(key) = options.idempotency_key {
+            builder = builder.header("idempotency-key", key);
         }
-        if let Some(account) = &config.account_id {
-            builder = builder.header("stripe-account", account.as_str());
+        if let Some(account) = options.account {
+            builder = builder.header("stripe-account", account);
         }
         if let Some(body) = request.body {
             builder = builder
@@ -102,16 +152,19 @@ impl StripeClient for Transport {
                 .body(body);
         }
         let response = builder.send().await.map_err(transport_error)?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(transport_error)?;
-        if status.is_success() {
-            Ok(bytes)
-        } else {
-            Err(TransportError::Api {
-                status: status.as_u16(),
-                message: error_message(&bytes),
-            })
-        }
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.bytes().await.map_err(transport_error)?;
+        Ok(RawAnswer {
+            status,
+            retry_after,
+            body,
+        })
     }
 }
 
@@ -137,7 +190,7 @@ fn transport_error(e: reqwest::Error) -> TransportError {
 }
 
 /// Stripe's error body is `{"error":{"message":…,"type":…}}`.
-fn error_message(body: &[u8]) -> Option<String> {
+pub(crate) fn error_message(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Body {
         error: Inner,

@@ -47,6 +47,8 @@ pub fn vars(nats_url: &str, stripe_base: &str, extra: &[(&str, &str)]) -> Vec<(S
         ("STRIPE_TIMEOUT", "2s"),
         ("JETSTREAM_TIMEOUT", "2s"),
         ("SHUTDOWN_GRACE", "5s"),
+        // Tests decide what Stripe "missed": no background reconciliation unless a test turns it on.
+        ("RECONCILE_INTERVAL", "off"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -3,8 +3,11 @@
 //! [`crate::events::Sample`] before its event is sent; `GET /_emulator/events` and `GET /_emulator/deliveries`
 //! show what was sent; `POST /_emulator/charges/{id}/refund` (`amount`), `POST /_emulator/charges/{id}/dispute`
 //! (`reason`) and `POST /_emulator/disputes/{id}/close` (`status`: `won`/`lost`) play what happens after payment,
-//! with parameters as a form or a JSON object.
+//! with parameters as a form or a JSON object; `POST /_emulator/events` records events as if
+//! created here; `POST /_emulator/faults` withholds deliveries (events are only recorded and listed) or makes the
+//! next event list calls fail.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -15,6 +18,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use crate::errors::ApiError;
+use crate::event_list::ListFault;
 use crate::state::{Inner, Shared, StoredSession};
 use crate::{disputes, form, refunds};
 
@@ -27,8 +31,121 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_emulator/charges/{id}/refund", post(refund))
         .route("/_emulator/charges/{id}/dispute", post(dispute))
         .route("/_emulator/disputes/{id}/close", post(close_dispute))
-        .route("/_emulator/events", get(events))
+        .route("/_emulator/events", get(events).post(store_events))
         .route("/_emulator/deliveries", get(deliveries))
+        .route("/_emulator/faults", get(faults).post(set_faults))
+}
+
+/// Records an event as if the stand-in had created it (`created` defaults to now), and delivers it unless
+/// deliveries are withheld.
+pub(crate) fn record_event(shared: &Arc<Shared>, inner: &mut Inner, mut event: Value) {
+    let id = event["id"].as_str().unwrap_or_default().to_owned();
+    if event.get("created").and_then(Value::as_i64).is_none() {
+        event["created"] = json!(crate::ids::now());
+    }
+    if event.get("object").is_none() {
+        event["object"] = json!("event");
+    }
+    if inner.events.remove(&id).is_some() {
+        inner.event_order.retain(|e| e != &id);
+    }
+    crate::webhooks::emit(shared, inner, &id, event);
+}
+
+/// Body: one event, or an array of them, each with a string `id` and `type`. `201` with the count, or `400`
+/// recording nothing.
+async fn store_events(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            400,
+            "invalid_request_error",
+            format!("The body is not JSON: {e}"),
+        )
+    })?;
+    let events = match value {
+        Value::Array(items) => items,
+        other => vec![other],
+    };
+    for event in &events {
+        let text = |key: &str| event[key].as_str().is_some_and(|s| !s.is_empty());
+        if !event.is_object() || !text("id") || !text("type") {
+            return Err(ApiError::invalid(
+                "event",
+                "Each event needs a non-empty string `id` and `type`.",
+            ));
+        }
+    }
+    let count = events.len();
+    let mut inner = shared.lock();
+    for event in events {
+        record_event(&shared, &mut inner, event);
+    }
+    Ok((StatusCode::CREATED, Json(json!({ "recorded": count }))))
+}
+
+/// `{"withhold_deliveries": bool, "event_list_failures": [429|500, …]}`: what is in force now.
+async fn faults(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(fault_state(&shared))
+}
+
+fn fault_state(shared: &Shared) -> Value {
+    let pending: Vec<u16> = shared
+        .lock()
+        .list_faults
+        .iter()
+        .map(|f| match f {
+            ListFault::RateLimited => 429,
+            ListFault::ServerError => 500,
+        })
+        .collect();
+    json!({
+        "withhold_deliveries": shared.withhold.load(Ordering::SeqCst),
+        "event_list_failures": pending,
+    })
+}
+
+/// Body: `{"withhold_deliveries": true|false}` and/or `{"fail_event_lists": {"status": 429|500, "count": N}}`.
+/// `200` with the state now in force, or `400` changing nothing.
+async fn set_faults(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let invalid = |message: &str| ApiError::invalid("faults", message);
+    let value: Value =
+        serde_json::from_slice(&body).map_err(|_| invalid("The body is not a JSON object."))?;
+    let withhold = match value.get("withhold_deliveries") {
+        None => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => return Err(invalid("`withhold_deliveries` must be true or false.")),
+    };
+    let failures = match value.get("fail_event_lists") {
+        None => None,
+        Some(spec) => {
+            let fault = match spec["status"].as_u64() {
+                Some(429) => ListFault::RateLimited,
+                Some(500) => ListFault::ServerError,
+                _ => return Err(invalid("`fail_event_lists.status` must be 429 or 500.")),
+            };
+            let count = spec["count"]
+                .as_u64()
+                .filter(|n| *n <= 1000)
+                .ok_or_else(|| invalid("`fail_event_lists.count` must be a number up to 1000."))?;
+            Some((fault, count as usize))
+        }
+    };
+    if let Some(withhold) = withhold {
+        shared.withhold.store(withhold, Ordering::SeqCst);
+    }
+    if let Some((fault, count)) = failures {
+        shared
+            .lock()
+            .list_faults
+            .extend(std::iter::repeat_n(fault, count));
+    }
+    Ok(Json(fault_state(&shared)))
 }
 
 /// Body: one object, or an array of them. Each is a `payment_intent`, `charge`, `checkout.session` or `dispute`

@@ -98,6 +98,9 @@ pub struct Builder {
     pub settle_delay: Duration,
     /// Print every delivery attempt to stderr (the binary does).
     pub log_deliveries: bool,
+    /// Record events (`GET /v1/events` lists them) without delivering them, as for an endpoint Stripe cannot
+    /// reach; [`StandIn::withhold_deliveries`] changes it later.
+    pub withhold_deliveries: bool,
 }
 
 impl Default for Builder {
@@ -111,6 +114,7 @@ impl Default for Builder {
             retry: Retry::default(),
             settle_delay: Duration::from_secs(2),
             log_deliveries: false,
+            withhold_deliveries: false,
         }
     }
 }
@@ -128,6 +132,7 @@ impl std::fmt::Debug for Builder {
             .field("retry", &self.retry)
             .field("settle_delay", &self.settle_delay)
             .field("log_deliveries", &self.log_deliveries)
+            .field("withhold_deliveries", &self.withhold_deliveries)
             .finish()
     }
 }
@@ -170,6 +175,11 @@ impl Builder {
 
     pub fn log_deliveries(mut self, log: bool) -> Self {
         self.log_deliveries = log;
+        self
+    }
+
+    pub fn withhold_deliveries(mut self, withhold: bool) -> Self {
+        self.withhold_deliveries = withhold;
         self
     }
 

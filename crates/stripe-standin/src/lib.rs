@@ -8,7 +8,7 @@
 //! Served: `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}`,
 //! `GET /v1/checkout/sessions/{id}/line_items`, `POST /v1/checkout/sessions/{id}/expire`,
 //! `GET /v1/payment_intents/{id}`, `GET /v1/charges/{id}`, `GET /v1/refunds/{id}`, `GET /v1/disputes/{id}`,
-//! `GET /v1/events/{id}`.
+//! `GET /v1/events/{id}`, `GET /v1/events` (a list).
 //!
 //! The Checkout emulator: each session's `url` is a hosted page (`/checkout/{id}`) whose
 //! buttons pay, cancel or expire it, as [`StandIn::pay`], [`StandIn::cancel`] and [`StandIn::expire`] do; paying
@@ -37,6 +37,7 @@ mod builder;
 mod checkout;
 pub mod disputes;
 mod errors;
+mod event_list;
 pub mod events;
 mod expand;
 mod faults;
@@ -61,6 +62,7 @@ use std::time::Duration;
 
 pub use after_payment::ChargeError;
 pub use builder::{Builder, Retry};
+pub use event_list::ListFault;
 pub use faults::Fault;
 pub use flows::{FlowError, Method, Paid};
 pub use payment::{DECLINE_MESSAGE, FAILURE_MESSAGE};
@@ -177,6 +179,42 @@ impl StandIn {
         );
         object_id(&object, kind);
         admin::insert(&mut self.shared.lock(), object);
+    }
+
+    /// Records events as if the stand-in had created them (`GET /v1/events` lists them, by their `created`) and,
+    /// unless deliveries are withheld, delivers them to the webhook URL like its own. Each needs a string `id`
+    /// and `type`; `created` defaults to now. Recording an id again replaces the event (and delivers it again).
+    ///
+    /// # Panics
+    /// If an event has no string `id` or `type`.
+    pub fn record_events(&self, events: Vec<serde_json::Value>) {
+        for event in &events {
+            object_id(event, "event");
+            assert!(
+                event["type"].is_string(),
+                "stripe-standin: the event has no string \"type\""
+            );
+        }
+        let mut inner = self.shared.lock();
+        for event in events {
+            admin::record_event(&self.shared, &mut inner, event);
+        }
+    }
+
+    /// From now on, events are recorded and listed but not delivered (`true`), or delivered again (`false`: only
+    /// events created from then on; the withheld ones stay undelivered, as at Stripe after a fix).
+    pub fn withhold_deliveries(&self, withhold: bool) {
+        self.shared
+            .withhold
+            .store(withhold, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The next `n` `GET /v1/events` calls fail with `fault` (after any queued before).
+    pub fn fail_event_lists(&self, fault: ListFault, n: usize) {
+        self.shared
+            .lock()
+            .list_faults
+            .extend(std::iter::repeat_n(fault, n));
     }
 
     /// Every request received so far, in order of arrival (including faulted and rejected ones).

@@ -9,6 +9,7 @@
 //! | `WEBHOOK_SECRET` | the `whsec_…` secret events are signed with | random, printed at start |
 //! | `PUBLIC_URL` | base of the hosted page URLs, when clients reach the stand-in elsewhere than `HOST:PORT` | `http://HOST:PORT` |
 //! | `SETTLE_DELAY` | how long delayed payment methods take to succeed or fail (`2s`, `500ms`, `0`) | `2s` |
+//! | `WITHHOLD_DELIVERIES` | `true`: record and list events, deliver none (a broken endpoint) | `false` |
 #![forbid(unsafe_code)]
 
 use std::net::{IpAddr, SocketAddr};
@@ -63,6 +64,13 @@ async fn main() {
     builder.public_url = var("PUBLIC_URL");
     if let Some(raw) = var("SETTLE_DELAY") {
         builder.settle_delay = duration(&raw).unwrap_or_else(|| invalid("SETTLE_DELAY", &raw));
+    }
+    if let Some(raw) = var("WITHHOLD_DELIVERIES") {
+        builder.withhold_deliveries = match raw.trim() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => invalid("WITHHOLD_DELIVERIES", &raw),
+        };
     }
     if let Some(url) = &builder.webhook_url {
         if !(url.starts_with("http://") || url.starts_with("https://")) {

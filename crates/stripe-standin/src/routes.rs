@@ -14,7 +14,7 @@ use crate::errors::ApiError;
 use crate::flows::{self, FlowError};
 use crate::form::{self, FormError, Node};
 use crate::state::{Inner, Shared};
-use crate::{admin, checkout, expand, gate, objects, page};
+use crate::{admin, checkout, event_list, expand, gate, objects, page};
 
 type Reply = Result<Json<Value>, ApiError>;
 
@@ -31,6 +31,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/charges/{id}", get(retrieve_charge))
         .route("/v1/refunds/{id}", get(retrieve_refund))
         .route("/v1/disputes/{id}", get(retrieve_dispute))
+        .route("/v1/events", get(event_list::list))
         .route("/v1/events/{id}", get(retrieve_event))
         .fallback(unrecognized)
         .method_not_allowed_fallback(unrecognized)

@@ -3,6 +3,7 @@
 //! results, events and their deliveries, and the background tasks (deliveries, settling payments).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::builder::{Builder, Retry};
+use crate::event_list::ListFault;
 use crate::faults::Fault;
 use crate::idempotency::Entry;
 use crate::ids;
@@ -64,6 +66,8 @@ pub(crate) struct StoredSession {
 pub(crate) struct Inner {
     pub requests: Vec<RecordedRequest>,
     pub faults: VecDeque<(Fault, usize)>,
+    /// How the next `GET /v1/events` calls fail, one entry per call.
+    pub list_faults: VecDeque<ListFault>,
     pub sessions: HashMap<String, StoredSession>,
     pub sessions_created: usize,
     pub payment_intents: HashMap<String, Value>,
@@ -106,6 +110,8 @@ pub(crate) struct Shared {
     pub retry: Retry,
     pub settle_delay: Duration,
     pub log_deliveries: bool,
+    /// Events are recorded (and listed) but not delivered: a misconfigured or disabled endpoint.
+    pub withhold: AtomicBool,
     pub http: reqwest::Client,
     /// Bumped after every delivery attempt.
     pub changes: watch::Sender<u64>,
@@ -133,6 +139,7 @@ impl Shared {
             retry: config.retry,
             settle_delay: config.settle_delay,
             log_deliveries: config.log_deliveries,
+            withhold: AtomicBool::new(config.withhold_deliveries),
             http,
             changes: watch::Sender::new(0),
             inner: Mutex::new(Inner::default()),

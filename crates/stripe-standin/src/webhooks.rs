@@ -5,6 +5,7 @@
 //! Each event is delivered by its own task. Events sharing an ordering key (a session id) make their first attempt
 //! in order of creation; retries are independent, so one failing event never holds back the others.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,6 +52,12 @@ pub(crate) fn emit(shared: &Arc<Shared>, inner: &mut Inner, key: &str, event: Va
         }
         return;
     };
+    if shared.withhold.load(Ordering::SeqCst) {
+        if shared.log_deliveries {
+            eprintln!("stripe-standin: {event_type} {id}: deliveries withheld, not delivered");
+        }
+        return;
+    }
     let index = inner.deliveries.len();
     inner.deliveries.push(Delivery {
         event_id: id,
