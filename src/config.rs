@@ -12,7 +12,9 @@ use std::{
 
 use serde::Deserialize;
 
+mod limits;
 mod validate;
+pub use limits::StreamLimits;
 use validate::{is_stream_name, parse_http_url, parse_nats_servers, Validator};
 
 /// A value that must never be printed: `Debug` and `Display` show `***`.
@@ -85,6 +87,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// `LOG_FORMAT`: `text` or `json`. Default `text`.
     pub log_format: LogFormat,
+    /// `EVENTS_MAX_BYTES`, `PAYMENTS_MAX_BYTES`, `CALLBACKS_MAX_BYTES`, `KV_MAX_BYTES`: byte limits of the streams
+    /// and buckets the service creates.
+    pub limits: StreamLimits,
     /// Callbacks to the caller (CONTRACT §7).
     pub callbacks: CallbackConfig,
 }
@@ -143,6 +148,10 @@ struct Raw {
     callback_allow_private: Option<String>,
     callback_timeout: Option<String>,
     log_format: Option<String>,
+    events_max_bytes: Option<String>,
+    payments_max_bytes: Option<String>,
+    callbacks_max_bytes: Option<String>,
+    kv_max_bytes: Option<String>,
 }
 
 /// Start-up refused: lists every offending variable (never a secret's value).
@@ -252,6 +261,12 @@ impl Config {
                     _ => None,
                 },
                 "`text` or `json`",
+            ),
+            limits: v.stream_limits(
+                raw.events_max_bytes,
+                raw.payments_max_bytes,
+                raw.callbacks_max_bytes,
+                raw.kv_max_bytes,
             ),
             callbacks: CallbackConfig {
                 signing_secret: v.signing_secret(raw.callback_signing_secret),

@@ -5,4 +5,5 @@ pub mod connection;
 pub mod consumer;
 pub mod create_session;
 pub mod envelope;
+pub mod provision;
 pub mod streams;
