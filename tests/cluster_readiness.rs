@@ -106,3 +106,36 @@ async fn three_replicas_on_a_fresh_cluster_are_ready_within_15_s() {
         r.handle.await.expect("replica task").expect("replica ran");
     }
 }
+
+/// Issue 16: once shutdown has begun, set-up is neither retried nor reported as failed, and does not hold the
+/// process: here JetStream never answers (one node of three, no meta leader), as on a cluster that lost quorum.
+#[tokio::test]
+async fn shutdown_during_set_up_stops_it_at_once() {
+    let cluster = NatsCluster::start_without_quorum();
+    let replica = start_replica(&cluster.url(0)).await;
+    let http = reqwest::Client::new();
+    let ready = http
+        .get(format!("{}/ready", replica.base))
+        .send()
+        .await
+        .expect("the replica serves");
+    assert_eq!(
+        ready.status(),
+        503,
+        "set-up cannot finish without JetStream"
+    );
+
+    let stopping = Instant::now();
+    replica.shutdown.cancel();
+    replica
+        .handle
+        .await
+        .expect("replica task")
+        .expect("replica ran");
+    // `SHUTDOWN_GRACE` is 5 s here: a set-up waiting out a JetStream request would hold the stop that long.
+    assert!(
+        stopping.elapsed() < Duration::from_secs(3),
+        "stopped after {:?}",
+        stopping.elapsed()
+    );
+}

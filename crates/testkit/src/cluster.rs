@@ -64,9 +64,19 @@ impl NatsCluster {
     /// Starts three nodes and returns as soon as every node listens for clients, while the JetStream meta leader
     /// may still be being elected: what services started together with a fresh cluster meet.
     pub fn start_unsettled() -> NatsCluster {
+        Self::start_nodes(NODES)
+    }
+
+    /// Starts only the first of the three nodes: it listens for clients, but its JetStream never gets a meta
+    /// leader (no quorum), so every JetStream API request goes unanswered. Only `url(0)` exists.
+    pub fn start_without_quorum() -> NatsCluster {
+        Self::start_nodes(1)
+    }
+
+    fn start_nodes(count: usize) -> NatsCluster {
         let mut last_error = String::new();
         for _ in 0..3 {
-            match try_start() {
+            match try_start(count) {
                 Ok(cluster) => return cluster,
                 Err(e) => last_error = e,
             }
@@ -76,7 +86,7 @@ impl NatsCluster {
 
     /// The client URL of each node.
     pub fn urls(&self) -> Vec<String> {
-        (0..NODES).map(|n| self.url(n)).collect()
+        (0..self.nodes.len()).map(|n| self.url(n)).collect()
     }
 
     /// The client URL of node `n` (0, 1 or 2).
@@ -179,7 +189,8 @@ impl NodeLog {
     }
 }
 
-fn try_start() -> Result<NatsCluster, String> {
+/// Starts the first `count` of the three nodes (all three are named in every node's routes).
+fn try_start(count: usize) -> Result<NatsCluster, String> {
     let store = tempfile::Builder::new()
         .prefix("nats-cluster")
         .tempdir()
@@ -192,7 +203,7 @@ fn try_start() -> Result<NatsCluster, String> {
         .join(",");
     // All three are spawned before any is waited for: a node's JetStream waits for its peers.
     let mut nodes = Vec::new();
-    for (n, route_port) in route_ports.iter().enumerate() {
+    for (n, route_port) in route_ports.iter().enumerate().take(count) {
         let dir = store.path().join(format!("n{}", n + 1));
         std::fs::create_dir_all(&dir).map_err(|e| format!("node dir: {e}"))?;
         let mut child = Command::new(nats_server_bin())
