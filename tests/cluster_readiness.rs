@@ -7,6 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
+use common::events::Payment;
 use payments::{Application, Config};
 use testkit::NatsCluster;
 use tokio_util::sync::CancellationToken;
@@ -99,6 +100,36 @@ async fn three_replicas_on_a_fresh_cluster_are_ready_within_15_s() {
         assert_eq!(info.config.num_replicas, 3, "{name} replicas");
         let cluster_info = info.cluster.as_ref().expect("clustered stream");
         assert_eq!(cluster_info.replicas.len(), 2, "{name}: two followers");
+    }
+
+    // Ready means working: a webhook to each replica is stored and its outcome published, once.
+    for (n, r) in replicas.iter().enumerate() {
+        let body = Payment::new(&format!("cluster{n}")).charge_succeeded();
+        let response = http
+            .post(format!("{}/payments/webhook", r.base))
+            .header(
+                "stripe-signature",
+                common::sign_now(common::ENDPOINT_SECRET, &body),
+            )
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("webhook sent");
+        assert_eq!(response.status(), 200, "replica {} stores a webhook", n + 1);
+    }
+    let mut payments = js.get_stream("PAYMENTS").await.expect("PAYMENTS");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let published = payments.info().await.expect("info").state.messages;
+        if published == 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{published} of 3 outcomes published"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     for r in replicas {
