@@ -1,7 +1,7 @@
 //! Idempotent, concurrent set-up of one JetStream stream or key-value bucket, safe against any number of
 //! replicas doing the same at the same moment on a fresh cluster.
 //!
-//! Measured on a fresh 3-node cluster (README, "Readiness on a fresh cluster"): JetStream API requests sent before
+//! Measured on a fresh 3-node cluster (README, "Readiness on a fresh NATS cluster"): JetStream API requests sent before
 //! the cluster's meta leader is elected get no answer at all (each waited out the 10 s request timeout), and a
 //! stream *update* racing with another replica's *create* of the same stream also goes unanswered — which
 //! `create_or_update_stream` (update first, create on "not found") does on every replica at once; so can a
@@ -25,7 +25,7 @@ use async_nats::jetstream::{
 /// Set-up could not finish: which stream or bucket, and why.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("JetStream did not answer within {0:?} (no meta leader yet, or NATS unreachable)")]
+    #[error("JetStream did not answer within {0:?} (NATS unreachable, JetStream not enabled, or no meta leader)")]
     Unavailable(Duration),
     #[error("no answer within the set-up request timeout")]
     Unanswered,
@@ -150,8 +150,7 @@ fn overlay(have: &stream::Config, want: &stream::Config) -> stream::Config {
     }
 }
 
-/// Repeats `attempt` until done: at once when another replica got in between, after a short growing pause on a
-/// transient failure, until `deadline`; a permanent refusal (a bad configuration) ends it at once. Each attempt
+/// Repeats `attempt` until done, after a short growing pause on a transient failure, until `deadline`; a permanent refusal (a bad configuration) ends it at once. Each attempt
 /// is bounded by its own timeout, not by the context's (10 s by default), which the opened buckets keep.
 async fn retry<T, F, Fut>(name: &str, deadline: Instant, mut attempt: F) -> Result<T, SetupError>
 where
@@ -163,7 +162,12 @@ where
     loop {
         let error = match tokio::time::timeout(bound, attempt()).await {
             Ok(Ok(Step::Done(value))) => return Ok(value),
-            Ok(Ok(Step::Again)) => continue,
+            // Rare (a stream deleted between two requests): look again soon, within the deadline.
+            Ok(Ok(Step::Again)) if Instant::now() < deadline => {
+                tokio::time::sleep(pause).await;
+                continue;
+            }
+            Ok(Ok(Step::Again)) => SetupError::Unanswered.into(),
             Ok(Err(error)) => error,
             Err(_) => {
                 bound = (bound * 2).min(LONGEST_ATTEMPT);

@@ -46,6 +46,8 @@ struct LogState {
     client_port: Option<u16>,
     ready: bool,
     meta_leader: Option<String>,
+    /// When this node first named a meta leader.
+    meta_leader_at: Option<Instant>,
     closed: bool,
     lines: VecDeque<String>,
 }
@@ -116,6 +118,16 @@ impl NatsCluster {
         Ok(leader)
     }
 
+    /// When the last node to learn of the first meta leader learnt of it (as its log was read), if all have.
+    pub fn meta_leader_known_at(&self) -> Option<Instant> {
+        let mut latest = None;
+        for node in &self.nodes {
+            let at = node.log.state.lock().expect("log state").meta_leader_at?;
+            latest = latest.max(Some(at));
+        }
+        latest
+    }
+
     /// The last lines of node `n`'s log, for failure messages.
     pub fn log_tail(&self, n: usize) -> String {
         let state = self.nodes[n].log.state.lock().expect("log state");
@@ -175,6 +187,9 @@ impl NodeLog {
             state.meta_leader = Some("self".to_owned());
         } else if line.contains("no metadata leader") {
             state.meta_leader = None;
+        }
+        if state.meta_leader.is_some() && state.meta_leader_at.is_none() {
+            state.meta_leader_at = Some(Instant::now());
         }
         if state.lines.len() == KEPT_LINES {
             state.lines.pop_front();
