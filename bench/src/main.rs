@@ -25,6 +25,8 @@ pub struct Args {
     /// Scrape the service's /metrics every this many seconds during ingestion, as Prometheus would.
     pub scrape_metrics: Option<f64>,
     pub scaling: bool,
+    /// Replicas started at once on a fresh 3-node cluster, `starts` times.
+    pub readiness: bool,
     /// Records a CPU profile (perf, cpu-clock) of the service during the closed-loop ingestion.
     pub perf: bool,
     pub skip_sessions: bool,
@@ -42,7 +44,7 @@ pub struct Args {
 }
 
 const USAGE: &str = "usage: payments-bench [--duration S] [--warmup S] [--session-duration S] [--concurrency N]
-                      [--session-concurrency N] [--rate R]... [--scrape-metrics S] [--drain-timeout S] [--starts N] [--scaling] [--perf] [--skip-sessions] [--no-diagnostic]
+                      [--session-concurrency N] [--rate R]... [--scrape-metrics S] [--drain-timeout S] [--starts N] [--scaling] [--readiness] [--perf] [--skip-sessions] [--no-diagnostic]
                       [--service-env NAME=VALUE]...
                       [--out FILE] [--payments-bin PATH] [--standin-bin PATH]";
 
@@ -61,6 +63,7 @@ fn parse_args() -> Args {
         rates: Vec::new(),
         scrape_metrics: None,
         scaling: false,
+        readiness: false,
         perf: false,
         skip_sessions: false,
         service_env: Vec::new(),
@@ -93,6 +96,7 @@ fn parse_args() -> Args {
             "--rate" => args.rates.push(num(it.next())),
             "--scrape-metrics" => args.scrape_metrics = Some(num(it.next())),
             "--scaling" => args.scaling = true,
+            "--readiness" => args.readiness = true,
             "--perf" => args.perf = true,
             "--skip-sessions" => args.skip_sessions = true,
             "--no-diagnostic" => args.no_diagnostic = true,
@@ -124,6 +128,8 @@ fn parse_args() -> Args {
     args.out = out.unwrap_or_else(|| {
         bench.join(if args.scaling {
             "results/scaling.json"
+        } else if args.readiness {
+            "results/readiness.json"
         } else {
             "results/latest.json"
         })
@@ -174,6 +180,8 @@ fn main() {
     let result = local.block_on(&runtime, async {
         if args.scaling {
             scenario::scaling(&args).await
+        } else if args.readiness {
+            scenario::readiness(&args).await
         } else {
             scenario::standard(&args).await
         }

@@ -1,10 +1,12 @@
-//! The runs: the standard benchmark (parts 1–4 of the issue) and `--scaling` (replicas × NATS cluster).
+//! The runs: the standard benchmark (parts 1–4 of the issue), `--scaling` (replicas × NATS cluster) and
+//! `--readiness` (replicas started at once on a fresh cluster).
 //! This module runs the standard benchmark and holds what the parts share; each part is a submodule.
 
 mod ingestion;
 mod output;
 mod profile;
 mod raw;
+mod readiness;
 mod scaling;
 mod senders;
 mod sessions;
@@ -23,6 +25,7 @@ use crate::usage;
 use crate::{report, Args};
 use ingestion::ingestion;
 use raw::raw_jetstream;
+pub use readiness::readiness;
 pub use scaling::scaling;
 use sessions::{sessions, Sessions};
 use startup::{mb, StartUp};
