@@ -29,6 +29,8 @@ pub enum SetupError {
     Unavailable(Duration),
     #[error("no answer within the set-up request timeout")]
     Unanswered,
+    #[error("a publish to {0} does not reach its stream through this server yet")]
+    Unreachable(String),
     #[error("stream {name}: {source}")]
     Stream {
         name: String,
@@ -61,6 +63,44 @@ pub async fn wait_for_jetstream(
         // An unanswered probe already waited; a quick refusal (no responders while connecting) must not spin.
         let floor = Duration::from_millis(100);
         tokio::time::sleep(floor.saturating_sub(started.elapsed())).await;
+    }
+}
+
+/// Returns once a publish to `subject` through this connection's server reaches its stream. Right after a stream
+/// is created, another node of the cluster may not know its subjects yet (measured: a webhook stored through it
+/// got "no stream found" a few milliseconds after set-up), and readiness must mean a webhook can be stored.
+/// The probe expects a last sequence no stream ever has, so the stream answers it with a refusal and stores nothing.
+pub async fn reachable(
+    js: &jetstream::Context,
+    subject: String,
+    deadline: Instant,
+) -> Result<(), SetupError> {
+    use async_nats::{header::NATS_EXPECTED_LAST_SEQUENCE, HeaderMap};
+    use jetstream::context::PublishErrorKind;
+    let mut headers = HeaderMap::new();
+    headers.insert(NATS_EXPECTED_LAST_SEQUENCE, u64::MAX.to_string().as_str());
+    loop {
+        let probe = async {
+            js.publish_with_headers(subject.clone(), headers.clone(), Default::default())
+                .await?
+                .await
+        };
+        match tokio::time::timeout(FIRST_ATTEMPT, probe).await {
+            // Any answer from the stream (the expected refusal, or even a full stream's) proves the route.
+            Ok(Err(e))
+                if !matches!(
+                    e.kind(),
+                    PublishErrorKind::StreamNotFound
+                        | PublishErrorKind::TimedOut
+                        | PublishErrorKind::BrokenPipe
+                ) =>
+            {
+                return Ok(())
+            }
+            Ok(Ok(_)) => return Ok(()),
+            _ if Instant::now() >= deadline => return Err(SetupError::Unreachable(subject)),
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
     }
 }
 

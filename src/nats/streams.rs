@@ -83,6 +83,10 @@ pub async fn ensure(js: &jetstream::Context, config: &Config) -> Result<Stores, 
         provision::bucket(js, bucket(config, OUTCOMES_BUCKET, ledger), deadline),
         provision::bucket(js, bucket(config, CALLBACKS_BUCKET, targets), deadline),
     )?;
+    // Ready means a webhook can be stored through this replica's server. (Only the events stream is probed: the
+    // probe is also seen by core subscribers of its subject, and nobody but JetStream listens on these; outcomes
+    // that find `PAYMENTS` not yet reachable are retried by the pipeline.)
+    provision::reachable(js, event_subject("payments.probe"), deadline).await?;
     Ok(Stores { ledger, callbacks })
 }
 
