@@ -9,7 +9,8 @@
 //! then create each stream (a create with the same settings is success, whoever created it first, and is
 //! answered as soon as the stream has a leader); only when it exists with other settings, fetch it, compare, and
 //! update what differs. Each stream is retried on its own after a short pause, with set-up requests bounded by a
-//! short timeout, all of them concurrently.
+//! short timeout, all of them concurrently. Last, `reachable` waits until this replica's server routes a publish
+//! to a new stream (its subjects reach the other nodes a few milliseconds after the create).
 
 use std::{
     error::Error as StdError,
