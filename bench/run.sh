@@ -2,6 +2,7 @@
 # The payments benchmark, one command (see bench/README.md):
 #   ./bench/run.sh                 # parts 1-4, table on stdout, JSON in bench/results/latest.json
 #   ./bench/run.sh --scaling       # replicas x NATS cluster, JSON in bench/results/scaling.json
+#   ./bench/run.sh --readiness     # 3 replicas at once on a fresh 3-node cluster (--starts runs), results/readiness.json
 #   ./bench/run.sh --duration 10 --warmup 3 --session-duration 5    # shorter
 # Builds the release binaries of the service and the Stripe stand-in, installs nats-server (>= 2.10) into
 # .tools/ when missing, builds the load generator (bench/ is its own cargo project, never part of the tests).

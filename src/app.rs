@@ -140,21 +140,30 @@ async fn serve_nats(
     }
 }
 
-/// Sets up streams (retrying while NATS is unreachable), then runs the processor until shutdown.
+/// Sets up streams (retrying while NATS is unreachable or the cluster is forming), then runs the processor until
+/// shutdown. Set-up stops at once when shutdown begins: nothing is retried, or reported as failed, after SIGTERM.
 async fn run_pipeline(config: Config, state: AppState, shutdown: CancellationToken) {
     let js = jetstream::new(state.nats.client.clone());
     let mut attempt = 0;
     let stores = loop {
-        match streams::ensure(&js, &config).await {
+        let result = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return,
+            result = streams::ensure(&js, &config) => result,
+        };
+        match result {
             Ok(stores) => break stores,
-            Err(e) => {
+            Err(e) if !shutdown.is_cancelled() => {
                 attempt += 1;
                 tracing::warn!(error = %e, attempt, "JetStream set-up failed; retrying");
+                let pause =
+                    crate::pipeline::processor::backoff(attempt).min(Duration::from_secs(5));
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(crate::pipeline::processor::backoff(attempt).min(Duration::from_secs(5))) => {}
+                    _ = tokio::time::sleep(pause) => {}
                 }
             }
+            Err(_) => return,
         }
     };
     state.nats.set_stores(stores.clone());

@@ -12,7 +12,9 @@ use std::{
 
 use serde::Deserialize;
 
+mod limits;
 mod validate;
+pub use limits::StreamLimits;
 use validate::{is_stream_name, parse_http_url, parse_nats_servers, Validator};
 
 /// A value that must never be printed: `Debug` and `Display` show `***`.
@@ -88,6 +90,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// `LOG_FORMAT`: `text` or `json`. Default `text`.
     pub log_format: LogFormat,
+    /// `EVENTS_MAX_BYTES`, `PAYMENTS_MAX_BYTES`, `CALLBACKS_MAX_BYTES`, `KV_MAX_BYTES`: byte limits of the streams
+    /// and buckets the service creates.
+    pub limits: StreamLimits,
     /// Callbacks to the caller (CONTRACT §7).
     pub callbacks: CallbackConfig,
     /// Reconciliation with Stripe's event list (CONTRACT §8).
@@ -165,6 +170,10 @@ struct Raw {
     log_format: Option<String>,
     reconcile_interval: Option<String>,
     reconcile_lookback: Option<String>,
+    events_max_bytes: Option<String>,
+    payments_max_bytes: Option<String>,
+    callbacks_max_bytes: Option<String>,
+    kv_max_bytes: Option<String>,
 }
 
 /// Start-up refused: lists every offending variable (never a secret's value).
@@ -275,6 +284,12 @@ impl Config {
                     _ => None,
                 },
                 "`text` or `json`",
+            ),
+            limits: v.stream_limits(
+                raw.events_max_bytes,
+                raw.payments_max_bytes,
+                raw.callbacks_max_bytes,
+                raw.kv_max_bytes,
             ),
             callbacks: CallbackConfig {
                 signing_secret: v.signing_secret(raw.callback_signing_secret),

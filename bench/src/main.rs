@@ -28,6 +28,8 @@ pub struct Args {
     /// Runs the reconciliation benchmark only (`--reconcile`, `--reconcile-events N`).
     pub reconcile: bool,
     pub reconcile_events: usize,
+    /// Replicas started at once on a fresh 3-node cluster, `starts` times.
+    pub readiness: bool,
     /// Records a CPU profile (perf, cpu-clock) of the service during the closed-loop ingestion.
     pub perf: bool,
     pub skip_sessions: bool,
@@ -45,7 +47,7 @@ pub struct Args {
 }
 
 const USAGE: &str = "usage: payments-bench [--duration S] [--warmup S] [--session-duration S] [--concurrency N]
-                      [--session-concurrency N] [--rate R]... [--scrape-metrics S] [--drain-timeout S] [--starts N] [--scaling] [--reconcile] [--reconcile-events N] [--perf] [--skip-sessions] [--no-diagnostic]
+                      [--session-concurrency N] [--rate R]... [--scrape-metrics S] [--drain-timeout S] [--starts N] [--scaling] [--reconcile] [--readiness] [--reconcile-events N] [--perf] [--skip-sessions] [--no-diagnostic]
                       [--service-env NAME=VALUE]...
                       [--out FILE] [--payments-bin PATH] [--standin-bin PATH]";
 
@@ -66,6 +68,7 @@ fn parse_args() -> Args {
         scaling: false,
         reconcile: false,
         reconcile_events: 10_000,
+        readiness: false,
         perf: false,
         skip_sessions: false,
         service_env: Vec::new(),
@@ -100,6 +103,7 @@ fn parse_args() -> Args {
             "--scaling" => args.scaling = true,
             "--reconcile" => args.reconcile = true,
             "--reconcile-events" => args.reconcile_events = num::<usize>(it.next()).max(1),
+            "--readiness" => args.readiness = true,
             "--perf" => args.perf = true,
             "--skip-sessions" => args.skip_sessions = true,
             "--no-diagnostic" => args.no_diagnostic = true,
@@ -133,6 +137,8 @@ fn parse_args() -> Args {
             "results/scaling.json"
         } else if args.reconcile {
             "results/reconcile.json"
+        } else if args.readiness {
+            "results/readiness.json"
         } else {
             "results/latest.json"
         })
@@ -185,6 +191,8 @@ fn main() {
             scenario::reconcile(&args).await
         } else if args.scaling {
             scenario::scaling(&args).await
+        } else if args.readiness {
+            scenario::readiness(&args).await
         } else {
             scenario::standard(&args).await
         }

@@ -44,7 +44,13 @@ pub fn machine() -> Value {
 pub fn banner(machine: &Value, args: &Args) {
     println!(
         "payments benchmark{} — {} × {}, {} GB, Linux {}, {}; load average at start {}",
-        if args.scaling { " --scaling" } else { "" },
+        if args.scaling {
+            " --scaling"
+        } else if args.readiness {
+            " --readiness"
+        } else {
+            ""
+        },
         machine["cores"],
         machine["cpu"].as_str().unwrap_or(""),
         machine["memory_gb"],

@@ -202,3 +202,49 @@ fn reconcile_settings() {
         "{err}"
     );
 }
+
+#[test]
+fn stream_byte_limits_have_defaults_units_and_a_floor() {
+    let c = Config::from_vars(minimal()).unwrap();
+    assert_eq!(
+        c.limits,
+        StreamLimits {
+            events: 4 << 30,
+            payments: 1 << 30,
+            callbacks: 256 << 20,
+            kv: 512 << 20,
+        }
+    );
+    let mut v = minimal();
+    v.extend(vars(&[
+        ("EVENTS_MAX_BYTES", "10GB"),
+        ("PAYMENTS_MAX_BYTES", "2 GiB"),
+        ("CALLBACKS_MAX_BYTES", "1048576"),
+        ("KV_MAX_BYTES", "64mib"),
+    ]));
+    let c = Config::from_vars(v).unwrap();
+    assert_eq!(c.limits.events, 10_000_000_000);
+    assert_eq!(c.limits.payments, 2 << 30);
+    assert_eq!(c.limits.callbacks, 1 << 20);
+    assert_eq!(c.limits.kv, 64 << 20);
+
+    let mut v = minimal();
+    v.extend(vars(&[
+        ("EVENTS_MAX_BYTES", "1000"),
+        ("PAYMENTS_MAX_BYTES", "-5GiB"),
+        ("CALLBACKS_MAX_BYTES", "9999999999TiB"),
+        ("KV_MAX_BYTES", "1 furlong"),
+    ]));
+    let problems = Config::from_vars(v).unwrap_err().problems;
+    for name in [
+        "EVENTS_MAX_BYTES",
+        "PAYMENTS_MAX_BYTES",
+        "CALLBACKS_MAX_BYTES",
+        "KV_MAX_BYTES",
+    ] {
+        assert!(
+            problems.iter().any(|p| p.starts_with(name)),
+            "{name} refused: {problems:?}"
+        );
+    }
+}

@@ -5,5 +5,6 @@ pub mod connection;
 pub mod consumer;
 pub mod create_session;
 pub mod envelope;
+pub mod provision;
 pub(crate) mod state_log;
 pub mod streams;

@@ -5,9 +5,14 @@
 //! - the `payment_outcomes` key-value bucket: which outcomes were already published (the ledger);
 //! - the `payment_callbacks` bucket (callback targets) and the `PAYMENT_CALLBACKS` work queue (attempts);
 //! - the `payment_idempotency` bucket: which request claimed each caller's `Idempotency-Key`.
+//!
+//! Each has a byte limit (`EVENTS_MAX_BYTES`, `PAYMENTS_MAX_BYTES`, `CALLBACKS_MAX_BYTES`, `KV_MAX_BYTES`).
+
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, kv, stream};
 
+use super::provision::{self, SetupError};
 use crate::config::Config;
 
 pub const PAYMENTS_STREAM: &str = "PAYMENTS";
@@ -34,48 +39,68 @@ pub struct Stores {
     pub idempotency: kv::Store,
 }
 
-/// Creates or updates everything; safe to run from any number of replicas at once.
-pub async fn ensure(js: &jetstream::Context, config: &Config) -> Result<Stores, async_nats::Error> {
+/// How long one `ensure` keeps retrying before it reports the failure (the service then starts it again).
+pub const SETUP_WITHIN: Duration = Duration::from_secs(30);
+
+/// Creates what is missing and updates what differs, every stream and bucket at once; safe to run from any
+/// number of replicas at the same moment (see `provision`). Returns the buckets opened on `js`.
+pub async fn ensure(js: &jetstream::Context, config: &Config) -> Result<Stores, SetupError> {
+    let deadline = Instant::now() + SETUP_WITHIN;
+    provision::wait_for_jetstream(js, SETUP_WITHIN).await?;
+    let limits = &config.limits;
     let events = format!("{EVENTS_SUBJECT_PREFIX}.>");
     let audit = "Verified Stripe webhook events: audit trail and pipeline inbox";
-    js.create_or_update_stream(durable_stream(
-        config,
-        &config.events_stream,
-        audit,
-        &events,
-    ))
-    .await?;
     let outcomes = "Payment outcomes published by the payments service";
-    js.create_or_update_stream(durable_stream(
-        config,
-        PAYMENTS_STREAM,
-        outcomes,
-        PAYMENTS_SUBJECTS,
-    ))
-    .await?;
     let attempts = "Callback deliveries waiting for their next attempt (work queue)";
-    js.create_or_update_stream(stream::Config {
-        retention: stream::RetentionPolicy::WorkQueue,
-        ..durable_stream(config, CALLBACKS_STREAM, attempts, CALLBACKS_SUBJECT)
-    })
-    .await?;
     let ledger = "Outcomes already published (payment.* de-duplication ledger)";
-    let ledger = js
-        .create_or_update_key_value(bucket(config, OUTCOMES_BUCKET, ledger))
-        .await?;
     let targets = "Callback targets of sessions, by callback id";
-    let callbacks = js
-        .create_or_update_key_value(bucket(config, CALLBACKS_BUCKET, targets))
-        .await?;
+    // One line per stream or bucket, all set up concurrently.
     // As long as the callback targets it protects (and never under 24 h).
     let claims =
         "Idempotency keys of create requests: the fingerprint of the request that claimed each";
-    let idempotency = js
-        .create_or_update_key_value(kv::Config {
-            max_age: config.events_retention.max(IDEMPOTENCY_MIN_AGE),
-            ..bucket(config, IDEMPOTENCY_BUCKET, claims)
-        })
-        .await?;
+    let claims = kv::Config {
+        max_age: config.events_retention.max(IDEMPOTENCY_MIN_AGE),
+        ..bucket(config, IDEMPOTENCY_BUCKET, claims)
+    };
+    let ((), (), (), ledger, callbacks, idempotency) = tokio::try_join!(
+        provision::stream(
+            js,
+            durable_stream(config, &config.events_stream, audit, &events, limits.events),
+            deadline,
+        ),
+        provision::stream(
+            js,
+            durable_stream(
+                config,
+                PAYMENTS_STREAM,
+                outcomes,
+                PAYMENTS_SUBJECTS,
+                limits.payments
+            ),
+            deadline,
+        ),
+        provision::stream(
+            js,
+            stream::Config {
+                retention: stream::RetentionPolicy::WorkQueue,
+                ..durable_stream(
+                    config,
+                    CALLBACKS_STREAM,
+                    attempts,
+                    CALLBACKS_SUBJECT,
+                    limits.callbacks
+                )
+            },
+            deadline,
+        ),
+        provision::bucket(js, bucket(config, OUTCOMES_BUCKET, ledger), deadline),
+        provision::bucket(js, bucket(config, CALLBACKS_BUCKET, targets), deadline),
+        provision::bucket(js, claims, deadline),
+    )?;
+    // Ready means a webhook can be stored through this replica's server. (Only the events stream is probed: the
+    // probe is also seen by core subscribers of its subject, and nobody but JetStream listens on these; outcomes
+    // that find `PAYMENTS` not yet reachable are retried by the pipeline.)
+    provision::reachable(js, event_subject("payments.probe"), deadline).await?;
     Ok(Stores {
         ledger,
         callbacks,
@@ -83,18 +108,23 @@ pub async fn ensure(js: &jetstream::Context, config: &Config) -> Result<Stores, 
     })
 }
 
-/// File storage, the configured replicas and retention, and de-duplication over `DEDUP_WINDOW`.
+/// File storage, the configured replicas, retention and byte limit, and de-duplication over `DEDUP_WINDOW`.
+/// A full stream refuses new messages (discard `new`): the writer sees a failure and retries, while discarding
+/// old messages would silently drop events not yet processed.
 fn durable_stream(
     config: &Config,
     name: &str,
     description: &str,
     subjects: &str,
+    max_bytes: i64,
 ) -> stream::Config {
     stream::Config {
         name: name.to_owned(),
         description: Some(description.to_owned()),
         subjects: vec![subjects.to_owned()],
         max_age: config.events_retention,
+        max_bytes,
+        discard: stream::DiscardPolicy::New,
         duplicate_window: config.dedup_window,
         storage: stream::StorageType::File,
         num_replicas: config.stream_replicas,
@@ -102,13 +132,15 @@ fn durable_stream(
     }
 }
 
-/// A key-value bucket keeping the latest value only, for the retention period.
-fn bucket(config: &Config, name: &str, description: &str) -> kv::Config {
+/// A key-value bucket keeping the latest value only, for the retention period, within `KV_MAX_BYTES` (buckets
+/// always refuse writes when full).
+pub fn bucket(config: &Config, name: &str, description: &str) -> kv::Config {
     kv::Config {
         bucket: name.to_owned(),
         description: description.to_owned(),
         history: 1,
         max_age: config.events_retention,
+        max_bytes: config.limits.kv,
         storage: stream::StorageType::File,
         num_replicas: config.stream_replicas,
         ..Default::default()

@@ -13,7 +13,6 @@ use std::time::Duration;
 use async_nats::jetstream::{
     self,
     kv::{self, Operation},
-    stream::StorageType,
 };
 use bytes::Bytes;
 
@@ -83,16 +82,12 @@ fn nats(e: impl std::fmt::Display) -> ReconcileError {
 impl Coordination {
     /// Creates the bucket when missing (any number of replicas may do so at once).
     pub async fn open(js: &jetstream::Context, config: &Config) -> Result<Self, ReconcileError> {
-        let kv = js
-            .create_or_update_key_value(kv::Config {
-                bucket: BUCKET.to_owned(),
-                description: "Reconciliation with Stripe: the lease of the replica running it, its checkpoint"
-                    .to_owned(),
-                history: 1,
-                storage: StorageType::File,
-                num_replicas: config.stream_replicas,
-                ..Default::default()
-            })
+        // Like every bucket of the service: the configured replicas and byte limit, created concurrency-safely.
+        let description =
+            "Reconciliation with Stripe: the lease of the replica running it, its checkpoint";
+        let want = crate::nats::streams::bucket(config, BUCKET, description);
+        let deadline = std::time::Instant::now() + crate::nats::streams::SETUP_WITHIN;
+        let kv = crate::nats::provision::bucket(js, want, deadline)
             .await
             .map_err(nats)?;
         Ok(Coordination {

@@ -1,4 +1,5 @@
-//! The runs: the standard benchmark (parts 1–4 of the issue) and `--scaling` (replicas × NATS cluster).
+//! The runs: the standard benchmark (parts 1–4 of the issue), `--scaling` (replicas × NATS cluster) and
+//! `--readiness` (replicas started at once on a fresh cluster).
 //! This module runs the standard benchmark and holds what the parts share; each part is a submodule.
 
 mod ingestion;
@@ -6,6 +7,7 @@ mod output;
 mod profile;
 mod raw;
 mod reconcile;
+mod readiness;
 mod scaling;
 mod senders;
 mod sessions;
@@ -25,6 +27,7 @@ use crate::{report, Args};
 use ingestion::ingestion;
 use raw::raw_jetstream;
 pub use reconcile::reconcile;
+pub use readiness::readiness;
 pub use scaling::scaling;
 use sessions::{sessions, Sessions};
 use startup::{mb, StartUp};

@@ -1,7 +1,11 @@
 //! A real `nats-server` with JetStream for tests and benchmarks: started on a free loopback port with its own
 //! store directory, never the developer's NATS on 4222. Readiness is read from the server's own log line, not
 //! guessed with sleeps. `stop` and `start_again` keep the port and the store, to test outages and restarts.
+//! `NatsCluster` is a 3-node cluster for what only a cluster shows.
 #![forbid(unsafe_code)]
+
+mod cluster;
+pub use cluster::NatsCluster;
 
 use std::{
     io::{BufRead, BufReader},

@@ -1,0 +1,72 @@
+//! Byte limits of the JetStream streams and key-value buckets the service creates (CONTRACT §9): a flood of
+//! events or requests fills a stream up to its limit, never the NATS server's disk. Sizes are written as bytes or
+//! with a unit: `512MiB`, `4GiB` (powers of 1024), `500MB`, `4GB` (powers of 1000).
+
+use super::validate::Validator;
+
+/// Every stream and bucket refuses new messages once this full (discard `new`): a full stream is a transient
+/// failure (a webhook answered 503 and sent again by Stripe, a publish retried), never a silent loss of old data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamLimits {
+    /// `EVENTS_MAX_BYTES`: the events stream (`STRIPE_EVENTS`). Default `4GiB`.
+    pub events: i64,
+    /// `PAYMENTS_MAX_BYTES`: the `PAYMENTS` stream. Default `1GiB`.
+    pub payments: i64,
+    /// `CALLBACKS_MAX_BYTES`: the `PAYMENT_CALLBACKS` work queue. Default `256MiB`.
+    pub callbacks: i64,
+    /// `KV_MAX_BYTES`: each key-value bucket. Default `512MiB`.
+    pub kv: i64,
+}
+
+/// The smallest limit accepted: below it a stream would refuse ordinary traffic.
+const MIN_BYTES: i64 = 1 << 20;
+
+impl Validator {
+    pub(super) fn stream_limits(
+        &mut self,
+        events: Option<String>,
+        payments: Option<String>,
+        callbacks: Option<String>,
+        kv: Option<String>,
+    ) -> StreamLimits {
+        StreamLimits {
+            events: self.bytes("EVENTS_MAX_BYTES", events, "4GiB"),
+            payments: self.bytes("PAYMENTS_MAX_BYTES", payments, "1GiB"),
+            callbacks: self.bytes("CALLBACKS_MAX_BYTES", callbacks, "256MiB"),
+            kv: self.bytes("KV_MAX_BYTES", kv, "512MiB"),
+        }
+    }
+
+    fn bytes(&mut self, name: &str, value: Option<String>, default: &str) -> i64 {
+        self.parse(
+            name,
+            value,
+            default,
+            |s| parse_bytes(s).filter(|n| *n >= MIN_BYTES),
+            "a size of at least 1MiB, such as 512MiB, 4GiB or 1073741824",
+        )
+    }
+}
+
+/// `1073741824`, `1GiB`, `1 GB`, `512mib`; None for anything else, zero, or more than `i64::MAX` bytes.
+pub(super) fn parse_bytes(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().ok()?;
+    let scale: i64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => return None,
+    };
+    number.checked_mul(scale).filter(|n| *n > 0)
+}
