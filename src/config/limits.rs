@@ -8,13 +8,13 @@ use super::validate::Validator;
 /// failure (a webhook answered 503 and sent again by Stripe, a publish retried), never a silent loss of old data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StreamLimits {
-    /// `EVENTS_MAX_BYTES`: the events stream (`STRIPE_EVENTS`). Default `4GiB`.
+    /// `EVENTS_MAX_BYTES`: the events stream (`STRIPE_EVENTS`). Default `2GiB`.
     pub events: i64,
-    /// `PAYMENTS_MAX_BYTES`: the `PAYMENTS` stream. Default `1GiB`.
+    /// `PAYMENTS_MAX_BYTES`: the `PAYMENTS` stream. Default `512MiB`.
     pub payments: i64,
-    /// `CALLBACKS_MAX_BYTES`: the `PAYMENT_CALLBACKS` work queue. Default `256MiB`.
+    /// `CALLBACKS_MAX_BYTES`: the `PAYMENT_CALLBACKS` work queue. Default `128MiB`.
     pub callbacks: i64,
-    /// `KV_MAX_BYTES`: each key-value bucket. Default `512MiB`.
+    /// `KV_MAX_BYTES`: each key-value bucket. Default `256MiB`.
     pub kv: i64,
 }
 
@@ -30,10 +30,10 @@ impl Validator {
         kv: Option<String>,
     ) -> StreamLimits {
         StreamLimits {
-            events: self.bytes("EVENTS_MAX_BYTES", events, "4GiB"),
-            payments: self.bytes("PAYMENTS_MAX_BYTES", payments, "1GiB"),
-            callbacks: self.bytes("CALLBACKS_MAX_BYTES", callbacks, "256MiB"),
-            kv: self.bytes("KV_MAX_BYTES", kv, "512MiB"),
+            events: self.bytes("EVENTS_MAX_BYTES", events, "2GiB"),
+            payments: self.bytes("PAYMENTS_MAX_BYTES", payments, "512MiB"),
+            callbacks: self.bytes("CALLBACKS_MAX_BYTES", callbacks, "128MiB"),
+            kv: self.bytes("KV_MAX_BYTES", kv, "256MiB"),
         }
     }
 

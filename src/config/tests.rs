@@ -209,10 +209,10 @@ fn stream_byte_limits_have_defaults_units_and_a_floor() {
     assert_eq!(
         c.limits,
         StreamLimits {
-            events: 4 << 30,
-            payments: 1 << 30,
-            callbacks: 256 << 20,
-            kv: 512 << 20,
+            events: 2 << 30,
+            payments: 512 << 20,
+            callbacks: 128 << 20,
+            kv: 256 << 20,
         }
     );
     let mut v = minimal();

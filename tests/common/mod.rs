@@ -47,6 +47,12 @@ pub fn vars(nats_url: &str, stripe_base: &str, extra: &[(&str, &str)]) -> Vec<(S
         ("STRIPE_TIMEOUT", "2s"),
         ("JETSTREAM_TIMEOUT", "2s"),
         ("SHUTDOWN_GRACE", "5s"),
+        // NATS reserves each stream's byte limit on disk when it is created: tests stay small, so that a CI
+        // machine with little free disk still runs them.
+        ("EVENTS_MAX_BYTES", "256MiB"),
+        ("PAYMENTS_MAX_BYTES", "64MiB"),
+        ("CALLBACKS_MAX_BYTES", "16MiB"),
+        ("KV_MAX_BYTES", "32MiB"),
         // Tests decide what Stripe "missed": no background reconciliation unless a test turns it on.
         ("RECONCILE_INTERVAL", "off"),
     ]
