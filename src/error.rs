@@ -21,6 +21,9 @@ pub enum Error {
     /// The body is larger than `HTTP_BODY_LIMIT`.
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
+    /// The body did not arrive within `HTTP_BODY_TIMEOUT` (a slow or stalled client); the connection is closed.
+    #[error("the request body did not arrive within {}", humantime::format_duration(*.0))]
+    BodyTimeout(std::time::Duration),
     /// A webhook whose `Stripe-Signature` does not verify.
     #[error("Webhook Error: {0}")]
     Signature(String),
@@ -53,6 +56,7 @@ impl Error {
             Error::Invalid(_) | Error::Signature(_) => StatusCode::BAD_REQUEST,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Error::StripeRejected(_) | Error::StripeNotFound(_) => StatusCode::BAD_GATEWAY,
             Error::StripeUnavailable(_) | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::NotFound(_) => StatusCode::NOT_FOUND,

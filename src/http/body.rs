@@ -1,5 +1,9 @@
-//! Request-body extractors that turn every rejection (too large, wrong content type, unreadable) into the
-//! service's JSON error, instead of axum's plain-text defaults.
+//! Request-body extractors that turn every rejection (too large, wrong content type, unreadable, too slow) into
+//! the service's JSON error, instead of axum's plain-text defaults.
+//!
+//! The whole body must arrive within `HTTP_BODY_TIMEOUT`. tower-http's `RequestBodyTimeoutLayer` does not fit: its
+//! timer restarts with every chunk, so a client sending one byte per second would never trip it. Past the
+//! deadline the answer is 408 and hyper closes the connection (the unread rest of the body is not drained).
 
 use axum::{
     body::Bytes,
@@ -44,8 +48,9 @@ impl FromRequest<AppState> for RawBody {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
-        Bytes::from_request(req, state)
-            .await
+        let read = tokio::time::timeout(state.body_timeout, Bytes::from_request(req, state));
+        read.await
+            .map_err(|_| Error::BodyTimeout(state.body_timeout))?
             .map(RawBody)
             .map_err(|rejection| match rejection.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge(state.body_limit),
