@@ -55,9 +55,9 @@ pub struct Config {
     pub nats_auth: NatsAuth,
     /// `NATS_STREAM_REPLICAS`: replicas of the streams and buckets the service creates. Default `1`.
     pub stream_replicas: usize,
-    /// `STRIPE_SECRET`: Stripe secret key. Required.
+    /// `STRIPE_SECRET`: Stripe secret or restricted key (`sk_test_`, `sk_live_`, `rk_test_`, `rk_live_`). Required.
     pub stripe_secret: Secret,
-    /// `STRIPE_ENDPOINT_SECRET`: webhook signing secrets, comma-separated during rotation. Required.
+    /// `STRIPE_ENDPOINT_SECRET`: webhook signing secrets (`whsec_…`), comma-separated during rotation. Required.
     pub stripe_endpoint_secrets: Vec<Secret>,
     /// `STRIPE_SUCCESS_URL`, `STRIPE_CANCEL_URL`: Checkout redirects. Required.
     pub stripe_success_url: String,
@@ -221,7 +221,7 @@ impl Config {
                 |s| s.parse().ok().filter(|n| (1..=5).contains(n)),
                 "a number of replicas from 1 to 5",
             ),
-            stripe_secret: Secret::new(v.required("STRIPE_SECRET", raw.stripe_secret)),
+            stripe_secret: v.stripe_secret(raw.stripe_secret),
             stripe_endpoint_secrets: v.endpoint_secrets(raw.stripe_endpoint_secret),
             stripe_success_url: v.required_url("STRIPE_SUCCESS_URL", raw.stripe_success_url),
             stripe_cancel_url: v.required_url("STRIPE_CANCEL_URL", raw.stripe_cancel_url),
