@@ -7,6 +7,7 @@ mod load;
 mod procs;
 mod report;
 mod scenario;
+mod slowloris;
 mod usage;
 mod verify;
 
@@ -25,6 +26,8 @@ pub struct Args {
     /// Scrape the service's /metrics every this many seconds during ingestion, as Prometheus would.
     pub scrape_metrics: Option<f64>,
     pub scaling: bool,
+    /// The slow-clients scenario with this many clients instead of parts 1–4.
+    pub slow_clients: Option<usize>,
     /// Records a CPU profile (perf, cpu-clock) of the service during the closed-loop ingestion.
     pub perf: bool,
     pub skip_sessions: bool,
@@ -42,7 +45,7 @@ pub struct Args {
 }
 
 const USAGE: &str = "usage: payments-bench [--duration S] [--warmup S] [--session-duration S] [--concurrency N]
-                      [--session-concurrency N] [--rate R]... [--scrape-metrics S] [--drain-timeout S] [--starts N] [--scaling] [--perf] [--skip-sessions] [--no-diagnostic]
+                      [--session-concurrency N] [--rate R]... [--scrape-metrics S] [--drain-timeout S] [--starts N] [--scaling] [--slow-clients N] [--perf] [--skip-sessions] [--no-diagnostic]
                       [--service-env NAME=VALUE]...
                       [--out FILE] [--payments-bin PATH] [--standin-bin PATH]";
 
@@ -61,6 +64,7 @@ fn parse_args() -> Args {
         rates: Vec::new(),
         scrape_metrics: None,
         scaling: false,
+        slow_clients: None,
         perf: false,
         skip_sessions: false,
         service_env: Vec::new(),
@@ -93,6 +97,7 @@ fn parse_args() -> Args {
             "--rate" => args.rates.push(num(it.next())),
             "--scrape-metrics" => args.scrape_metrics = Some(num(it.next())),
             "--scaling" => args.scaling = true,
+            "--slow-clients" => args.slow_clients = Some(num(it.next())),
             "--perf" => args.perf = true,
             "--skip-sessions" => args.skip_sessions = true,
             "--no-diagnostic" => args.no_diagnostic = true,
@@ -124,6 +129,8 @@ fn parse_args() -> Args {
     args.out = out.unwrap_or_else(|| {
         bench.join(if args.scaling {
             "results/scaling.json"
+        } else if args.slow_clients.is_some() {
+            "results/slow-clients.json"
         } else {
             "results/latest.json"
         })
@@ -174,6 +181,8 @@ fn main() {
     let result = local.block_on(&runtime, async {
         if args.scaling {
             scenario::scaling(&args).await
+        } else if let Some(n) = args.slow_clients {
+            scenario::slow_clients(&args, n).await
         } else {
             scenario::standard(&args).await
         }

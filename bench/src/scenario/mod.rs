@@ -8,6 +8,7 @@ mod raw;
 mod scaling;
 mod senders;
 mod sessions;
+mod slow_clients;
 mod startup;
 
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ use ingestion::ingestion;
 use raw::raw_jetstream;
 pub use scaling::scaling;
 use sessions::{sessions, Sessions};
+pub use slow_clients::slow_clients;
 use startup::{mb, StartUp};
 
 /// Largest webhook pool built at once (about 3.7 KB a request: ~6 GB); a run that uses it up ends early.
