@@ -192,3 +192,86 @@ async fn past_the_connection_limit_a_client_waits_and_is_served_once_others_clos
         .unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
 }
+
+/// Reads one response (head and a `Content-Length` body) from a raw connection.
+async fn response(stream: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        loop {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before a response");
+            received.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&received).into_owned();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    return text;
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("a response")
+}
+
+#[tokio::test]
+async fn a_body_arriving_in_pieces_is_read_whole_and_the_limit_holds_without_content_length() {
+    let app = TestApp::spawn_with(&[("HTTP_BODY_LIMIT", "8192")]).await;
+    let event = common::events::Payment::new("pieces").charge_succeeded();
+    let signature = common::sign_now(common::ENDPOINT_SECRET, &event);
+    let mut stream = connect(&app).await;
+    stream
+        .write_all(
+            format!(
+                "POST /payments/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                 Stripe-Signature: {signature}\r\nContent-Length: {}\r\n\r\n",
+                event.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    // Paced like a slow network, so that the service reads the body in several chunks.
+    for piece in event.as_bytes().chunks(event.len() / 3 + 1) {
+        stream.write_all(piece).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reply = response(&mut stream).await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    app.wait_pipeline_idle().await;
+    let stored = common::read_stream(&app.js, "STRIPE_EVENTS").await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].body,
+        serde_json::from_str::<serde_json::Value>(&event).unwrap()
+    );
+
+    // Chunked, no Content-Length: the limit is counted on the bytes received.
+    let mut stream = connect(&app).await;
+    stream
+        .write_all(b"POST /payments/webhook HTTP/1.1\r\nHost: x\r\nStripe-Signature: t=1,v1=00\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .await
+        .unwrap();
+    let chunk = format!("{:x}\r\n{}\r\n", 3000, " ".repeat(3000));
+    for _ in 0..3 {
+        if stream.write_all(chunk.as_bytes()).await.is_err() {
+            break; // the service may answer and close before the last chunk
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reply = response(&mut stream).await;
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    assert!(
+        reply.contains("larger than the limit of 8192 bytes"),
+        "{reply}"
+    );
+}
