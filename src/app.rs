@@ -18,6 +18,9 @@ use crate::{
     stripe::{client::StripeApi, signature::Verifier},
 };
 
+/// The last step of shutdown; with the grace period it makes the contract's bound (grace + 5 s), with a margin.
+const NATS_FLUSH_TIMEOUT: Duration = Duration::from_secs(4);
+
 pub struct Application {
     config: Config,
     listener: TcpListener,
@@ -57,6 +60,7 @@ impl Application {
             verifier: Verifier::new(secrets, config.webhook_tolerance),
             nats,
             body_limit: config.body_limit,
+            body_timeout: config.http_body_timeout,
         });
         Ok(Self {
             config,
@@ -101,21 +105,33 @@ impl Application {
         ));
 
         tracing::info!(addr = %listener.local_addr()?, "payments service listening");
-        // axum stops accepting on shutdown and waits for in-flight requests.
-        let http = axum::serve(listener, http::router(state))
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-        let http_result = http.await;
+        let limits = http::server::Limits {
+            header_timeout: config.http_header_timeout,
+            max_connections: config.http_max_connections,
+        };
+        // Stops accepting on shutdown, lets in-flight requests finish within the grace period, then closes
+        // whatever connections remain (CONTRACT §6: slow or half-open clients never hold the process).
+        let deadline = http::server::serve(
+            listener,
+            http::router(state),
+            limits,
+            shutdown.clone(),
+            config.shutdown_grace,
+        )
+        .await;
 
+        // NATS requests and the pipeline drained in parallel with HTTP: they get the same deadline, not another.
         tracker.close();
-        if tokio::time::timeout(config.shutdown_grace, tracker.wait())
+        if tokio::time::timeout_at(deadline, tracker.wait())
             .await
             .is_err()
         {
             tracing::warn!("shutdown grace period over with work still in flight");
         }
         // `publish` only queues: flush (a round trip to the server) so the last replies and acknowledgements
-        // are written before the process exits, then drain the subscriptions.
-        let flushed = tokio::time::timeout(Duration::from_secs(5), async {
+        // are written before the process exits, then drain the subscriptions. Bounded so that the whole shutdown
+        // stays within SHUTDOWN_GRACE + 5 s.
+        let flushed = tokio::time::timeout(NATS_FLUSH_TIMEOUT, async {
             client.flush().await.map_err(|e| e.to_string())?;
             client.drain().await.map_err(|e| e.to_string())
         });
@@ -125,7 +141,7 @@ impl Application {
             Err(_) => tracing::warn!("NATS flush timed out at shutdown"),
         }
         tracing::info!("payments service stopped");
-        http_result
+        Ok(())
     }
 }
 

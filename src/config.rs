@@ -57,9 +57,9 @@ pub struct Config {
     pub nats_auth: NatsAuth,
     /// `NATS_STREAM_REPLICAS`: replicas of the streams and buckets the service creates. Default `1`.
     pub stream_replicas: usize,
-    /// `STRIPE_SECRET`: Stripe secret key. Required.
+    /// `STRIPE_SECRET`: Stripe secret or restricted key (`sk_test_`, `sk_live_`, `rk_test_`, `rk_live_`). Required.
     pub stripe_secret: Secret,
-    /// `STRIPE_ENDPOINT_SECRET`: webhook signing secrets, comma-separated during rotation. Required.
+    /// `STRIPE_ENDPOINT_SECRET`: webhook signing secrets (`whsec_…`), comma-separated during rotation. Required.
     pub stripe_endpoint_secrets: Vec<Secret>,
     /// `STRIPE_SUCCESS_URL`, `STRIPE_CANCEL_URL`: Checkout redirects. Required.
     pub stripe_success_url: String,
@@ -72,6 +72,15 @@ pub struct Config {
     pub webhook_tolerance: Duration,
     /// `HTTP_BODY_LIMIT`: largest accepted request body in bytes. Default `1048576` (1 MiB).
     pub body_limit: usize,
+    /// `HTTP_HEADER_TIMEOUT`: the request head must arrive within it, or the connection is closed; also how long
+    /// an idle kept-alive connection stays open. Default `10s`.
+    pub http_header_timeout: Duration,
+    /// `HTTP_BODY_TIMEOUT`: the whole request body must arrive within it (else 408 and the connection is closed).
+    /// Default `30s`.
+    pub http_body_timeout: Duration,
+    /// `HTTP_MAX_CONNECTIONS`: connections served at once; further ones wait in the listen backlog until one
+    /// closes. Default `10000`.
+    pub http_max_connections: usize,
     /// `JETSTREAM_TIMEOUT`: how long to wait for a JetStream acknowledgement. Default `5s`.
     pub jetstream_timeout: Duration,
     /// `EVENTS_STREAM`: the audit/inbox stream of verified Stripe events. Default `STRIPE_EVENTS`.
@@ -155,6 +164,9 @@ struct Raw {
     stripe_timeout: Option<String>,
     webhook_tolerance: Option<String>,
     http_body_limit: Option<String>,
+    http_header_timeout: Option<String>,
+    http_body_timeout: Option<String>,
+    http_max_connections: Option<String>,
     jetstream_timeout: Option<String>,
     events_stream: Option<String>,
     events_retention: Option<String>,
@@ -240,7 +252,7 @@ impl Config {
                 |s| s.parse().ok().filter(|n| (1..=5).contains(n)),
                 "a number of replicas from 1 to 5",
             ),
-            stripe_secret: Secret::new(v.required("STRIPE_SECRET", raw.stripe_secret)),
+            stripe_secret: v.stripe_secret(raw.stripe_secret),
             stripe_endpoint_secrets: v.endpoint_secrets(raw.stripe_endpoint_secret),
             stripe_success_url: v.required_url("STRIPE_SUCCESS_URL", raw.stripe_success_url),
             stripe_cancel_url: v.required_url("STRIPE_CANCEL_URL", raw.stripe_cancel_url),
@@ -260,6 +272,15 @@ impl Config {
                 "1048576",
                 |s| s.parse().ok().filter(|n| *n >= 1024),
                 "a number of bytes (at least 1024)",
+            ),
+            http_header_timeout: v.duration("HTTP_HEADER_TIMEOUT", raw.http_header_timeout, "10s"),
+            http_body_timeout: v.duration("HTTP_BODY_TIMEOUT", raw.http_body_timeout, "30s"),
+            http_max_connections: v.parse(
+                "HTTP_MAX_CONNECTIONS",
+                raw.http_max_connections,
+                "10000",
+                |s| s.parse().ok().filter(|n| (1..=1_000_000).contains(n)),
+                "a number of connections from 1 to 1000000",
             ),
             jetstream_timeout: v.duration("JETSTREAM_TIMEOUT", raw.jetstream_timeout, "5s"),
             events_stream: v.parse(

@@ -24,6 +24,9 @@ pub enum Error {
     /// An idempotency key already used for another request (CONTRACT §2); nothing was created or changed.
     #[error("{0}")]
     Conflict(String),
+    /// The body did not arrive within `HTTP_BODY_TIMEOUT` (a slow or stalled client); the connection is closed.
+    #[error("the request body did not arrive within {}", humantime::format_duration(*.0))]
+    BodyTimeout(std::time::Duration),
     /// A webhook whose `Stripe-Signature` does not verify.
     #[error("Webhook Error: {0}")]
     Signature(String),
@@ -57,6 +60,7 @@ impl Error {
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Error::StripeRejected(_) | Error::StripeNotFound(_) => StatusCode::BAD_GATEWAY,
             Error::StripeUnavailable(_) | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::NotFound(_) => StatusCode::NOT_FOUND,

@@ -1,5 +1,6 @@
-//! The `payments` binary as an operator runs it: configuration errors at start-up, and SIGTERM while a request
-//! is in flight (the request completes, the process exits 0).
+//! The `payments` binary as an operator runs it: configuration errors at start-up, SIGTERM while a request is in
+//! flight (the request completes, the process exits 0), SIGTERM with slow and half-open clients connected (the
+//! process still exits within SHUTDOWN_GRACE + 5 s), and help texts that print no configured value.
 
 mod common;
 
@@ -200,6 +201,106 @@ async fn json_logs_carry_request_and_event_ids_and_no_secret() {
     let all = text();
     for secret in [common::STRIPE_SECRET, common::ENDPOINT_SECRET] {
         assert!(!all.contains(secret), "a secret reached the logs");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_exits_within_the_grace_period_whatever_http_clients_hold() {
+    use tokio::io::AsyncWriteExt;
+
+    let nats = NatsServer::start();
+    let standin = StandIn::with_api_key(common::STRIPE_SECRET).await;
+    let (mut child, base) =
+        serve(&nats, &standin, &[("SHUTDOWN_GRACE", "1s")], Stdio::null()).await;
+    let addr = base.trim_start_matches("http://").to_owned();
+
+    // A request whose body never completes (in flight: graceful shutdown alone would wait for it, up to the 30 s
+    // body timeout), a head that never completes, and a silent connection.
+    let mut stuck_body = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stuck_body
+        .write_all(
+            b"POST /payments/webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"id\":",
+        )
+        .await
+        .unwrap();
+    let mut half_head = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    half_head
+        .write_all(b"GET /health HTTP/1.1\r\nHost:")
+        .await
+        .unwrap();
+    let _silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // The three connections are accepted (in order) once a request after them is answered.
+    let health = reqwest::get(format!("{base}/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    let started = std::time::Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    // Polled with a deadline rather than waited for: a process that never exits must fail the test, not hang it.
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("still running 15 s after SIGTERM with SHUTDOWN_GRACE=1s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let took = started.elapsed();
+    assert_eq!(exit.code(), Some(0));
+    assert!(
+        took < Duration::from_secs(6),
+        "exit took {took:?}, more than SHUTDOWN_GRACE (1s) + 5s"
+    );
+    drop((stuck_body, half_head));
+}
+
+#[test]
+fn help_texts_print_no_configured_value() {
+    let values = [
+        (
+            "NATS_SERVERS",
+            "nats://help-user:help-pa55@nats-help-host:4222",
+        ),
+        ("STRIPE_API_BASE", "http://stripe-help-host:12111"),
+        ("STRIPE_SECRET", "sk_test_help_secret_value"),
+        ("STRIPE_ENDPOINT_SECRET", "whsec_help_secret_value"),
+        ("NATS_TOKEN", "help-token-value"),
+    ];
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["healthcheck", "--help"],
+        &["replay", "--help"],
+        &["trigger", "--help"],
+        &["watch", "--help"],
+    ] {
+        let output = payments().envs(values).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        let text = String::from_utf8_lossy(&output.stdout).to_string()
+            + &String::from_utf8_lossy(&output.stderr);
+        for needle in [
+            "help-pa55",
+            "help-user",
+            "nats-help-host",
+            "stripe-help-host",
+            "help_secret_value",
+            "help-token-value",
+        ] {
+            assert!(
+                !text.contains(needle),
+                "`payments {}` printed {needle}:\n{text}",
+                args.join(" ")
+            );
+        }
+        if args[0] == "watch" {
+            // The variable is still named, only its value is hidden.
+            assert!(text.contains("NATS_SERVERS"), "{text}");
+        }
     }
 }
 

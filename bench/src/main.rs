@@ -7,6 +7,7 @@ mod load;
 mod procs;
 mod report;
 mod scenario;
+mod slowloris;
 mod usage;
 mod verify;
 
@@ -30,6 +31,8 @@ pub struct Args {
     pub reconcile_events: usize,
     /// Replicas started at once on a fresh 3-node cluster, `starts` times.
     pub readiness: bool,
+    /// The slow-clients scenario with this many clients instead of parts 1–4.
+    pub slow_clients: Option<usize>,
     /// Records a CPU profile (perf, cpu-clock) of the service during the closed-loop ingestion.
     pub perf: bool,
     pub skip_sessions: bool,
@@ -47,7 +50,7 @@ pub struct Args {
 }
 
 const USAGE: &str = "usage: payments-bench [--duration S] [--warmup S] [--session-duration S] [--concurrency N]
-                      [--session-concurrency N] [--rate R]... [--scrape-metrics S] [--drain-timeout S] [--starts N] [--scaling] [--reconcile] [--readiness] [--reconcile-events N] [--perf] [--skip-sessions] [--no-diagnostic]
+                      [--session-concurrency N] [--rate R]... [--scrape-metrics S] [--drain-timeout S] [--starts N] [--scaling] [--reconcile] [--readiness] [--slow-clients N] [--reconcile-events N] [--perf] [--skip-sessions] [--no-diagnostic]
                       [--service-env NAME=VALUE]...
                       [--out FILE] [--payments-bin PATH] [--standin-bin PATH]";
 
@@ -69,6 +72,7 @@ fn parse_args() -> Args {
         reconcile: false,
         reconcile_events: 10_000,
         readiness: false,
+        slow_clients: None,
         perf: false,
         skip_sessions: false,
         service_env: Vec::new(),
@@ -104,6 +108,7 @@ fn parse_args() -> Args {
             "--reconcile" => args.reconcile = true,
             "--reconcile-events" => args.reconcile_events = num::<usize>(it.next()).max(1),
             "--readiness" => args.readiness = true,
+            "--slow-clients" => args.slow_clients = Some(num(it.next())),
             "--perf" => args.perf = true,
             "--skip-sessions" => args.skip_sessions = true,
             "--no-diagnostic" => args.no_diagnostic = true,
@@ -139,6 +144,8 @@ fn parse_args() -> Args {
             "results/reconcile.json"
         } else if args.readiness {
             "results/readiness.json"
+        } else if args.slow_clients.is_some() {
+            "results/slow-clients.json"
         } else {
             "results/latest.json"
         })
@@ -193,6 +200,8 @@ fn main() {
             scenario::scaling(&args).await
         } else if args.readiness {
             scenario::readiness(&args).await
+        } else if let Some(n) = args.slow_clients {
+            scenario::slow_clients(&args, n).await
         } else {
             scenario::standard(&args).await
         }

@@ -29,7 +29,7 @@ enum Command {
     /// Exit 0 if the local service answers `GET /health` (for container health checks: images carry no curl).
     Healthcheck {
         /// The port to probe; defaults to `PORT` (or 3000).
-        #[arg(long, env = "PORT", default_value_t = 3000)]
+        #[arg(long, env = "PORT", hide_env_values = true, default_value_t = 3000)]
         port: u16,
     },
     /// Re-process stored Stripe events (the audit trail) by id or time range. Outcomes already published are
@@ -74,7 +74,7 @@ enum Command {
         #[arg(long)]
         secret: Option<String>,
         /// The Checkout emulator to register the event's objects with; defaults to STRIPE_API_BASE.
-        #[arg(long, env = "STRIPE_API_BASE")]
+        #[arg(long, env = "STRIPE_API_BASE", hide_env_values = true)]
         api: Option<String>,
     },
     /// Print payment events from NATS as they are published (subject `payment.>` by default).
@@ -82,7 +82,13 @@ enum Command {
         #[arg(long, default_value = "payment.>")]
         subject: String,
         /// NATS URLs, comma-separated.
-        #[arg(long, env = "NATS_SERVERS", default_value = "nats://localhost:4222")]
+        // clap's `env` prints the variable's current value in --help: a server URL may carry credentials.
+        #[arg(
+            long,
+            env = "NATS_SERVERS",
+            hide_env_values = true,
+            default_value = "nats://localhost:4222"
+        )]
         servers: String,
     },
 }

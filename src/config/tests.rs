@@ -248,3 +248,90 @@ fn stream_byte_limits_have_defaults_units_and_a_floor() {
         );
     }
 }
+
+/// `minimal()` with some variables replaced.
+fn with(overrides: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v = minimal();
+    v.retain(|(k, _)| !overrides.iter().any(|(name, _)| name == k));
+    v.extend(vars(overrides));
+    v
+}
+
+#[test]
+fn http_limits_default_to_the_contract_and_are_validated() {
+    let c = Config::from_vars(minimal()).unwrap();
+    assert_eq!(c.http_header_timeout, Duration::from_secs(10));
+    assert_eq!(c.http_body_timeout, Duration::from_secs(30));
+    assert_eq!(c.http_max_connections, 10_000);
+
+    let c = Config::from_vars(with(&[
+        ("HTTP_HEADER_TIMEOUT", "2s"),
+        ("HTTP_BODY_TIMEOUT", "1m"),
+        ("HTTP_MAX_CONNECTIONS", "64"),
+    ]))
+    .unwrap();
+    assert_eq!(c.http_header_timeout, Duration::from_secs(2));
+    assert_eq!(c.http_body_timeout, Duration::from_secs(60));
+    assert_eq!(c.http_max_connections, 64);
+
+    let err = Config::from_vars(with(&[
+        ("HTTP_HEADER_TIMEOUT", "0s"),
+        ("HTTP_BODY_TIMEOUT", "forever"),
+        ("HTTP_MAX_CONNECTIONS", "0"),
+    ]))
+    .unwrap_err()
+    .to_string();
+    for name in [
+        "HTTP_HEADER_TIMEOUT",
+        "HTTP_BODY_TIMEOUT",
+        "HTTP_MAX_CONNECTIONS",
+    ] {
+        assert!(err.contains(name), "{name} missing from: {err}");
+    }
+}
+
+#[test]
+fn stripe_keys_of_every_mode_and_kind_are_accepted() {
+    for key in ["sk_test_a", "sk_live_a", "rk_test_a", "rk_live_a"] {
+        let c = Config::from_vars(with(&[("STRIPE_SECRET", key)])).unwrap();
+        assert_eq!(c.stripe_secret.expose(), key);
+    }
+}
+
+#[test]
+fn a_publishable_key_and_secrets_without_whsec_are_refused_together_without_values() {
+    let err = Config::from_vars(with(&[
+        ("STRIPE_SECRET", "pk_live_publishable_value_51H"),
+        (
+            "STRIPE_ENDPOINT_SECRET",
+            "whsec_good_one, sk_test_pasted_here_by_mistake",
+        ),
+    ]))
+    .unwrap_err();
+    assert_eq!(err.problems.len(), 2, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("STRIPE_SECRET") && text.contains("publishable key"),
+        "{text}"
+    );
+    assert!(
+        text.contains("STRIPE_ENDPOINT_SECRET") && text.contains("value 2 of 2"),
+        "{text}"
+    );
+    for value in [
+        "pk_live_publishable_value_51H",
+        "whsec_good_one",
+        "sk_test_pasted_here_by_mistake",
+    ] {
+        assert!(!text.contains(value), "a value was printed: {text}");
+    }
+
+    // Neither a secret-looking value nor an arbitrary one: refused, without the "publishable" hint.
+    let text = Config::from_vars(with(&[("STRIPE_SECRET", "sk_abc")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("STRIPE_SECRET") && !text.contains("publishable"),
+        "{text}"
+    );
+}

@@ -58,6 +58,22 @@ impl Validator {
         text
     }
 
+    /// A secret (`sk_`) or restricted (`rk_`) key; a publishable `pk_` key is the classic mistake and said so.
+    pub(super) fn stripe_secret(&mut self, value: Option<String>) -> Secret {
+        let text = self.required("STRIPE_SECRET", value);
+        if !text.is_empty() && !SECRET_KEY_PREFIXES.iter().any(|p| text.starts_with(p)) {
+            let hint = if text.starts_with("pk_") {
+                " (this is a publishable key: the service needs the secret key, from the same page of the Stripe dashboard)"
+            } else {
+                ""
+            };
+            self.problems.push(format!(
+                "STRIPE_SECRET must be a Stripe secret or restricted key (sk_test_, sk_live_, rk_test_ or rk_live_){hint}"
+            ));
+        }
+        Secret::new(text)
+    }
+
     pub(super) fn endpoint_secrets(&mut self, value: Option<String>) -> Vec<Secret> {
         let text = self.required("STRIPE_ENDPOINT_SECRET", value);
         let secrets: Vec<Secret> = text
@@ -69,6 +85,20 @@ impl Validator {
         if !text.is_empty() && secrets.is_empty() {
             self.problems
                 .push("STRIPE_ENDPOINT_SECRET must hold at least one whsec_ secret".into());
+        }
+        // Positions, never values, name the culprits: any of them may be a real secret with a typo.
+        let bad: Vec<String> = secrets
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.expose().starts_with("whsec_"))
+            .map(|(i, _)| (i + 1).to_string())
+            .collect();
+        if !bad.is_empty() {
+            self.problems.push(format!(
+                "STRIPE_ENDPOINT_SECRET must hold webhook signing secrets starting with whsec_ (not so: value {} of {})",
+                bad.join(", "),
+                secrets.len()
+            ));
         }
         secrets
     }
@@ -122,6 +152,9 @@ impl Validator {
         }
     }
 }
+
+/// What a key the service can call Stripe with starts with (live or test mode, secret or restricted).
+const SECRET_KEY_PREFIXES: [&str; 4] = ["sk_test_", "sk_live_", "rk_test_", "rk_live_"];
 
 pub(super) fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())

@@ -3,6 +3,7 @@
 mod body;
 mod observe;
 mod pages;
+pub mod server;
 mod sessions;
 mod status;
 mod webhook;
@@ -30,6 +31,8 @@ pub struct Shared {
     pub inbox: Inbox,
     pub verifier: Verifier,
     pub body_limit: usize,
+    /// `HTTP_BODY_TIMEOUT`: the whole body must arrive within it.
+    pub body_timeout: std::time::Duration,
 }
 
 impl AppState {

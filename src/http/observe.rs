@@ -1,10 +1,14 @@
 //! Per-request observability: a request id (`x-request-id` honoured, or a new UUID, and returned), one span per
 //! request carrying it, and request counts and latencies by matched route, never by raw path.
+//!
+//! Metric labels come from fixed sets (CONTRACT §9): the route is one of the router's own patterns, the method one
+//! of HTTP's standard methods, and anything else is counted as `other`, so no request can create a new series.
 
 use std::time::Instant;
 
 use axum::{
     extract::{MatchedPath, Request},
+    http::Method,
     middleware::Next,
     response::Response,
     Router,
@@ -52,13 +56,28 @@ async fn record(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+        .map_or_else(|| OTHER.to_owned(), |p| p.as_str().to_owned());
+    let method = method_label(request.method());
     let response = next.run(request).await;
+    // Statuses are the ones our handlers and hyper produce: a bounded set.
     let status = response.status().as_u16().to_string();
-    metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "method" => method.clone(), "status" => status)
+    metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "method" => method, "status" => status)
         .increment(1);
     metrics::histogram!(HTTP_DURATION, "route" => route, "method" => method)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The label for anything outside a fixed set.
+const OTHER: &str = "other";
+
+/// HTTP's standard methods by name; any extension method (a client may send any token) is `other`.
+fn method_label(method: &Method) -> &'static str {
+    const STANDARD: [&str; 9] = [
+        "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    STANDARD
+        .into_iter()
+        .find(|known| *known == method.as_str())
+        .unwrap_or(OTHER)
 }

@@ -15,7 +15,9 @@ use crate::{error::Error, payment::checkout::SessionCreated};
     responses(
         (status = 200, description = "Session created (or the same one again for an identical retry)", body = SessionCreated),
         (status = 400, description = "Invalid request; the message names the field", body = crate::error::ErrorBody),
+        (status = 409, description = "The Idempotency-Key was used for another request; nothing was created or changed", body = crate::error::ErrorBody),
         (status = 413, description = "Body over HTTP_BODY_LIMIT", body = crate::error::ErrorBody),
+        (status = 408, description = "Body not received within HTTP_BODY_TIMEOUT; the connection is closed", body = crate::error::ErrorBody),
         (status = 415, description = "Body is not JSON", body = crate::error::ErrorBody),
         (status = 502, description = "Stripe refused; its message is passed on", body = crate::error::ErrorBody),
         (status = 503, description = "Stripe unreachable or too slow", body = crate::error::ErrorBody),

@@ -28,6 +28,7 @@ pub struct Received {
         (status = 200, description = "Stored durably (or one already stored)", body = Received),
         (status = 400, description = "Webhook Error: the signature does not verify (reason given)", body = crate::error::ErrorBody),
         (status = 413, description = "Body over HTTP_BODY_LIMIT", body = crate::error::ErrorBody),
+        (status = 408, description = "Body not received within HTTP_BODY_TIMEOUT; the connection is closed", body = crate::error::ErrorBody),
         (status = 503, description = "Could not be stored durably now; Stripe will deliver it again", body = crate::error::ErrorBody),
     )
 )]

@@ -1,9 +1,11 @@
 //! The NATS micro service `payments` with endpoint `create.payment.session` in queue group `payments`:
 //! replicas share the requests, each is answered once, and `$SRV.PING|INFO|STATS` find the service.
 
-use async_nats::{service::ServiceExt, HeaderMap};
+use async_nats::{service::ServiceExt, HeaderMap, HeaderValue};
 use futures::StreamExt;
+use std::str::FromStr;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
 use tracing::Instrument;
 
 use super::envelope::{self, Incoming};
@@ -61,6 +63,12 @@ async fn answer(
     incoming: Incoming<'_>,
 ) {
     let message = &request.message;
+    // Without a reply subject nobody could learn of the session: it is not a request (CONTRACT §3), and creating
+    // one would let anyone with publish rights create Checkout Sessions blind. Both formats.
+    if message.reply.is_none() {
+        tracing::debug!("message without a reply subject is not a request: nothing created");
+        return;
+    }
     // A caller's key, in either wire format (NestJS can send NATS headers with a `NatsRecord`).
     let key = message
         .headers
@@ -91,7 +99,10 @@ async fn answer(
                 Err(error) => {
                     // The service API's own error reply has an empty body; the contract wants the body too.
                     let mut headers = HeaderMap::new();
-                    headers.insert("Nats-Service-Error", one_line(&error.message()).as_str());
+                    // Fallible conversion: the message may quote data from outside; a bad one must not panic.
+                    let text =
+                        HeaderValue::from_str(&one_line(&error.message())).unwrap_or_default();
+                    headers.insert("Nats-Service-Error", text);
                     headers.insert("Nats-Service-Error-Code", error.status().as_str());
                     let json = serde_json::to_vec(&error.body()).expect("error serialises");
                     request.respond_with_headers(Ok(json.into()), headers).await
@@ -100,7 +111,7 @@ async fn answer(
         }
     };
     if let Err(e) = sent {
-        tracing::warn!(error = %e, "could not reply (no reply subject, or NATS gone)");
+        tracing::warn!(error = %e, "could not reply (NATS gone)");
     }
 }
 

@@ -31,7 +31,7 @@ pub struct Ingestion {
     pub pipeline_rate: f64,
 }
 
-fn webhook_pool(template: &Arc<WebhookTemplate>, base: usize, len: usize) -> Rc<Pool> {
+pub(super) fn webhook_pool(template: &Arc<WebhookTemplate>, base: usize, len: usize) -> Rc<Pool> {
     let t = events::unix_now();
     let started = Instant::now();
     let pool = Pool::build(base, len.min(MAX_POOL), |i, out| {
@@ -47,7 +47,7 @@ fn webhook_pool(template: &Arc<WebhookTemplate>, base: usize, len: usize) -> Rc<
     Rc::new(pool)
 }
 
-async fn run_webhooks(
+pub(super) async fn run_webhooks(
     targets: &[SocketAddr],
     pool: Rc<Pool>,
     statuses: &Rc<RefCell<Vec<u8>>>,
@@ -86,7 +86,7 @@ async fn run_webhooks(
     .await
 }
 
-async fn drain(
+pub(super) async fn drain(
     js: &jetstream::Context,
     args: &Args,
     what: &str,

@@ -11,6 +11,7 @@ mod readiness;
 mod scaling;
 mod senders;
 mod sessions;
+mod slow_clients;
 mod startup;
 
 use std::net::SocketAddr;
@@ -30,6 +31,7 @@ pub use reconcile::reconcile;
 pub use readiness::readiness;
 pub use scaling::scaling;
 use sessions::{sessions, Sessions};
+pub use slow_clients::slow_clients;
 use startup::{mb, StartUp};
 
 /// Largest webhook pool built at once (about 3.7 KB a request: ~6 GB); a run that uses it up ends early.
