@@ -178,3 +178,50 @@ async fn a_long_stripe_outage_is_waited_out_not_given_up_on() {
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].body, payment.succeeded_body());
 }
+
+#[tokio::test]
+async fn a_long_nats_failure_is_waited_out_not_given_up_on() {
+    // PAYMENTS refuses every publish for more tries than the 50 deliveries earlier versions gave up after.
+    let app = TestApp::spawn_with(&[("PIPELINE_RETRY_MAX", "50ms")]).await;
+    let first = Payment::new("before-refusal");
+    app.post_event(&first.charge_succeeded()).await;
+    app.wait_pipeline_idle().await;
+    let mut stream = app.js.get_stream("PAYMENTS").await.unwrap();
+    let restored = stream.info().await.unwrap().config.clone();
+    let full = async_nats::jetstream::stream::Config {
+        max_messages: 1,
+        discard: DiscardPolicy::New,
+        ..restored.clone()
+    };
+    app.js.update_stream(&full).await.unwrap();
+
+    let payment = Payment::new("nats-refusing");
+    assert_eq!(
+        app.post_event(&payment.charge_succeeded()).await.status(),
+        200
+    );
+    let failures = |text: String| {
+        text.lines()
+            .find(|l| {
+                l.starts_with(r#"payments_jetstream_publish_failures_total{stream="PAYMENTS"}"#)
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // The counter is the process's (tests run side by side); the other refusal test adds a handful at most.
+    await_until(Duration::from_secs(60), "70 refused publishes", || async {
+        failures(app.metrics().await) >= 70.0
+    })
+    .await;
+    app.js.update_stream(&restored).await.unwrap();
+    await_until(
+        Duration::from_secs(20),
+        "published once PAYMENTS takes it",
+        || async { app.payments().await.len() == 2 },
+    )
+    .await;
+    app.wait_pipeline_idle().await;
+    let published = app.payments().await;
+    assert_eq!(published.len(), 2);
+    assert_eq!(published[1].body, payment.succeeded_body());
+}
