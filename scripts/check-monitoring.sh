@@ -10,15 +10,16 @@
 #                                       _bucket/_sum/_count series), a label given a value there
 #   docs/operations.md                  has a runbook section for every alert
 #
-# promtool comes from Debian's `prometheus` package, version and checksum pinned below: `apt-get download` (no root
-# needed, nothing installed system-wide) and unpacked into .tools/promtool/. PROMTOOL=/path/to/promtool uses another.
+# promtool comes from Debian's `prometheus` package, its upstream version pinned below (any Debian revision of it:
+# security updates replace the file, and the archive keeps only the newest): `apt-get download` (no root needed,
+# nothing installed system-wide; apt checks the file against Debian's signed package index) and unpacked into
+# .tools/promtool/. PROMTOOL=/path/to/promtool uses another.
 # `--write` regenerates k8s/monitoring/prometheusrule.yaml from alerts.yml instead of failing on a difference.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT="$PWD"
 
-PROMETHEUS_DEB_VERSION="2.42.0+ds-5+b6"
-PROMETHEUS_DEB_SHA256="3b0e0255b059a7696bd4a139a4a4eb24d71df067936a61ece5093559cbc7991c"
+PROMETHEUS_UPSTREAM="2.42.0"
 PY="${PY:-python3}"
 WRITE=0
 [ "${1:-}" = --write ] && WRITE=1
@@ -27,24 +28,29 @@ ensure_promtool() {
   if [ -n "${PROMTOOL:-}" ]; then return; fi
   PROMTOOL="$ROOT/.tools/promtool/promtool"
   [ -x "$PROMTOOL" ] && return
-  local tmp deb
+  local tmp deb version
   tmp="$(mktemp -d)"
-  echo "check-monitoring: installing promtool from Debian's prometheus $PROMETHEUS_DEB_VERSION into .tools/promtool" >&2
-  if ! (cd "$tmp" && apt-get download "prometheus=$PROMETHEUS_DEB_VERSION" > "$tmp/apt.log" 2>&1); then
-    # A fresh machine may have no package lists yet; as root, fetch them once and try again.
-    if [ "$(id -u)" -eq 0 ]; then apt-get update -qq > /dev/null 2>&1 || true; fi
-    (cd "$tmp" && apt-get download "prometheus=$PROMETHEUS_DEB_VERSION" > "$tmp/apt.log" 2>&1) || {
-      cat "$tmp/apt.log" >&2
-      echo "check-monitoring: cannot download Debian's prometheus $PROMETHEUS_DEB_VERSION (apt-cache policy" \
-        "prometheus shows what is available; update PROMETHEUS_DEB_VERSION and PROMETHEUS_DEB_SHA256)" >&2
-      rm -rf "$tmp"; return 1
-    }
+  debian_version() {
+    apt-cache madison prometheus 2>/dev/null \
+      | awk -v up="$PROMETHEUS_UPSTREAM" '{ if (index($3, up "+") == 1) { print $3; exit } }'
+  }
+  version="$(debian_version)"
+  # A fresh machine may have no package lists yet; as root, fetch them once and look again.
+  if [ -z "$version" ] && [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq > /dev/null 2>&1 || true
+    version="$(debian_version)"
   fi
-  deb="$(ls "$tmp"/prometheus_*.deb)"
-  if [ "$(sha256sum "$deb" | cut -d' ' -f1)" != "$PROMETHEUS_DEB_SHA256" ]; then
-    echo "check-monitoring: $deb does not have the pinned SHA-256 $PROMETHEUS_DEB_SHA256" >&2
+  if [ -z "$version" ]; then
+    echo "check-monitoring: Debian offers no prometheus $PROMETHEUS_UPSTREAM (apt-cache policy prometheus shows" \
+      "what is available; update PROMETHEUS_UPSTREAM)" >&2
     rm -rf "$tmp"; return 1
   fi
+  echo "check-monitoring: installing promtool from Debian's prometheus $version into .tools/promtool" >&2
+  (cd "$tmp" && apt-get download "prometheus=$version" > "$tmp/apt.log" 2>&1) || {
+    cat "$tmp/apt.log" >&2
+    rm -rf "$tmp"; return 1
+  }
+  deb="$(ls "$tmp"/prometheus_*.deb)"
   dpkg-deb -x "$deb" "$tmp/x" && mkdir -p "$ROOT/.tools/promtool" \
     && cp "$tmp/x/usr/bin/promtool" "$PROMTOOL.partial" && mv "$PROMTOOL.partial" "$PROMTOOL"
   local rc=$?
@@ -230,7 +236,7 @@ if ensure_promtool > "$WORK/promtool-install" 2>&1; then
     bash -c '"$1" "$2" dashboard-rules "$3" && "$4" check rules "$3"' _ "$PY" "$WORK/monitoring.py" \
     "$WORK/dashboard-rules.yml" "$PROMTOOL"
 else
-  check "promtool (Debian's prometheus $PROMETHEUS_DEB_VERSION)" bash -c 'cat "$1"; exit 1' _ "$WORK/promtool-install"
+  check "promtool (Debian's prometheus $PROMETHEUS_UPSTREAM)" bash -c 'cat "$1"; exit 1' _ "$WORK/promtool-install"
 fi
 if [ "$WRITE" = 1 ]; then
   check "k8s/monitoring/prometheusrule.yaml regenerated from alerts.yml" mon prometheus-rule --write
