@@ -8,7 +8,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use stripe_wire::signature::Signer;
 
-
 /// Requests per chunk: pools are built in parallel, one contiguous buffer per chunk.
 const CHUNK: usize = 4096;
 

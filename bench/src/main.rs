@@ -31,6 +31,8 @@ pub struct Args {
     pub reconcile_events: usize,
     /// Replicas started at once on a fresh 3-node cluster, `starts` times.
     pub readiness: bool,
+    /// SIGKILL of a replica under load, `starts` times: how soon another publishes what it had taken.
+    pub recovery: bool,
     /// The slow-clients scenario with this many clients instead of parts 1–4.
     pub slow_clients: Option<usize>,
     /// Records a CPU profile (perf, cpu-clock) of the service during the closed-loop ingestion.
@@ -50,7 +52,7 @@ pub struct Args {
 }
 
 const USAGE: &str = "usage: payments-bench [--duration S] [--warmup S] [--session-duration S] [--concurrency N]
-                      [--session-concurrency N] [--rate R]... [--scrape-metrics S] [--drain-timeout S] [--starts N] [--scaling] [--reconcile] [--readiness] [--slow-clients N] [--reconcile-events N] [--perf] [--skip-sessions] [--no-diagnostic]
+                      [--session-concurrency N] [--rate R]... [--scrape-metrics S] [--drain-timeout S] [--starts N] [--scaling] [--reconcile] [--readiness] [--recovery] [--slow-clients N] [--reconcile-events N] [--perf] [--skip-sessions] [--no-diagnostic]
                       [--service-env NAME=VALUE]...
                       [--out FILE] [--payments-bin PATH] [--standin-bin PATH]";
 
@@ -72,6 +74,7 @@ fn parse_args() -> Args {
         reconcile: false,
         reconcile_events: 10_000,
         readiness: false,
+        recovery: false,
         slow_clients: None,
         perf: false,
         skip_sessions: false,
@@ -108,6 +111,7 @@ fn parse_args() -> Args {
             "--reconcile" => args.reconcile = true,
             "--reconcile-events" => args.reconcile_events = num::<usize>(it.next()).max(1),
             "--readiness" => args.readiness = true,
+            "--recovery" => args.recovery = true,
             "--slow-clients" => args.slow_clients = Some(num(it.next())),
             "--perf" => args.perf = true,
             "--skip-sessions" => args.skip_sessions = true,
@@ -144,6 +148,8 @@ fn parse_args() -> Args {
             "results/reconcile.json"
         } else if args.readiness {
             "results/readiness.json"
+        } else if args.recovery {
+            "results/recovery.json"
         } else if args.slow_clients.is_some() {
             "results/slow-clients.json"
         } else {
@@ -200,6 +206,8 @@ fn main() {
             scenario::scaling(&args).await
         } else if args.readiness {
             scenario::readiness(&args).await
+        } else if args.recovery {
+            scenario::recovery(&args).await
         } else if let Some(n) = args.slow_clients {
             scenario::slow_clients(&args, n).await
         } else {
