@@ -276,3 +276,22 @@ async fn events_of_the_other_mode_and_odd_ids_publish_nothing_and_stop_nothing()
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn an_outcome_the_earlier_ledger_published_is_not_published_again() {
+    let app = TestApp::spawn().await;
+    // What the previous version's ledger left for a payment it published: `<outcome id>` = `published`.
+    let ledger = app.js.get_key_value("payment_outcomes").await.unwrap();
+    let upgraded = Payment::new("before-upgrade");
+    ledger
+        .put(format!("succeeded.{}", upgraded.intent), "published".into())
+        .await
+        .unwrap();
+    ok(&app.base, &upgraded.charge_succeeded()).await;
+    let fresh = Payment::new("after-upgrade");
+    ok(&app.base, &fresh.charge_succeeded()).await;
+    app.wait_pipeline_idle().await;
+    let published = app.payments().await;
+    assert_eq!(subjects_of(&published, &upgraded.order), Vec::<&str>::new());
+    assert_eq!(subjects_of(&published, &fresh.order), ["payment.succeeded"]);
+}

@@ -141,8 +141,12 @@ impl Processor {
                 }
             };
             if snapshot.revision.is_none() && legacy.is_none() {
-                legacy = Some(self.published_by_ledger(&outcomes).await?);
-                continue;
+                let found = self.published_by_ledger(&outcomes).await?;
+                let any = !found.is_empty();
+                legacy = Some(found);
+                if any {
+                    continue; // decide again, knowing what the old ledger published
+                }
             }
             let publications = self.publications(event, &report, &outcomes);
             let mut after = history.clone();
