@@ -145,15 +145,7 @@ async fn each_final_outcome_is_called_back_once_signed_per_standard_webhooks() {
     app.wait_pipeline_idle().await;
     wait_queue_empty(&app).await;
     assert_eq!(receiver.received().len(), 2);
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"payments_callback_attempts_total{result="delivered"}"#),
         "{metrics}"

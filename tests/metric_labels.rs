@@ -11,15 +11,7 @@ use reqwest::Method;
 
 /// The HTTP series in the exposition, by name and labels (values dropped).
 async fn http_series(app: &TestApp) -> BTreeSet<String> {
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     text.lines()
         .filter(|l| l.starts_with("payments_http_"))
         .filter_map(|l| l.rsplit_once(' ').map(|(series, _)| series.to_owned()))

@@ -74,15 +74,7 @@ async fn http_stripe_jetstream_and_nats_metrics_are_exported() {
         .unwrap();
     assert!(reply.headers.is_none());
 
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     let has = |needle: &str| text.lines().any(|l| l.starts_with(needle));
     for needle in [
         r#"payments_http_requests_total{route="/payments/create-session",method="POST",status="200"}"#,

@@ -260,15 +260,7 @@ async fn events_of_the_other_mode_and_odd_ids_publish_nothing_and_stop_nothing()
         Vec::<&str>::new()
     );
     assert_eq!(subjects_of(&published, &fine.order), ["payment.succeeded"]);
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(
             r#"payments_webhook_events_total{event_type="charge.succeeded",result="unusable"}"#

@@ -168,15 +168,7 @@ async fn the_background_run_recovers_once_across_two_replicas() {
     let published = wait_payments(&app, 4).await;
     assert!(published.iter().any(|p| p.body == later.succeeded_body()));
 
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("payments_reconcile_last_success_timestamp_seconds"),
         "{metrics}"
