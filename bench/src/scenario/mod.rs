@@ -52,6 +52,26 @@ fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
+/// The release binary of `args` against one NATS (R1) and one stand-in, in an empty working directory.
+fn single_env(
+    args: &Args,
+    nats_servers: String,
+    stripe_api_base: String,
+    endpoint_secret: &str,
+    workdir: &tempfile::TempDir,
+) -> ServiceEnv {
+    ServiceEnv {
+        bin: args.payments_bin.clone(),
+        nats_servers,
+        stripe_api_base,
+        endpoint_secret: endpoint_secret.to_owned(),
+        replicas: 1,
+        workdir: workdir.path().into(),
+        logs: args.logs.clone(),
+        extra: args.service_env.clone(),
+    }
+}
+
 /// Writes dirty pages out (`sync`) so that a measured phase does not pay for the previous phase's disk writeback
 /// (JetStream file storage writes ~3.8 KB per event; several GB per run).
 pub async fn settle_disk() {
@@ -76,16 +96,7 @@ pub async fn standard(args: &Args) -> Value {
     let ids = Ids::new(seed());
     let secret = format!("whsec_bench{}", ids.tag());
     let workdir = tempfile::tempdir().expect("workdir");
-    let env = ServiceEnv {
-        bin: args.payments_bin.clone(),
-        nats_servers: nats.url(),
-        stripe_api_base: standin_url,
-        endpoint_secret: secret.clone(),
-        replicas: 1,
-        workdir: workdir.path().into(),
-        logs: args.logs.clone(),
-        extra: args.service_env.clone(),
-    };
+    let env = single_env(args, nats.url(), standin_url, &secret, &workdir);
 
     // Part 4 first: start-up (fresh NATS, then restarts) and idle memory.
     println!(

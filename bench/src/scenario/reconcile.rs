@@ -32,16 +32,8 @@ pub async fn reconcile(args: &Args) -> Value {
     let ids = Ids::new(seed());
     let secret = format!("whsec_bench{}", ids.tag());
     let workdir = tempfile::tempdir().expect("workdir");
-    let env = ServiceEnv {
-        bin: args.payments_bin.clone(),
-        nats_servers: nats.url(),
-        stripe_api_base: standin_url.clone(),
-        endpoint_secret: secret.clone(),
-        replicas: 1,
-        workdir: workdir.path().into(),
-        logs: args.logs.clone(),
-        extra: vec![("RECONCILE_INTERVAL".into(), "off".into())],
-    };
+    let mut env = super::single_env(args, nats.url(), standin_url.clone(), &secret, &workdir);
+    env.extra = vec![("RECONCILE_INTERVAL".into(), "off".into())];
     let port = procs::free_port();
     let (mut service, started) = procs::spawn_service(&env, port, "service-reconcile");
     procs::wait_ready(&mut service, port, started, Duration::from_secs(60))

@@ -16,7 +16,7 @@ use super::ingestion::{run_webhooks, webhook_pool};
 use super::{loopback, seed};
 use crate::events::{Ids, WebhookTemplate};
 use crate::load::Mode;
-use crate::procs::{self, Nats, ServiceEnv};
+use crate::procs::{self, Nats};
 use crate::{report, verify, Args};
 
 /// How long the webhooks are sent before the kill, and the most events one run builds.
@@ -39,16 +39,7 @@ pub async fn recovery(args: &Args) -> Value {
         let ids = Ids::new(seed() ^ run as u64);
         let secret = format!("whsec_bench{}", ids.tag());
         let workdir = tempfile::tempdir().expect("workdir");
-        let env = ServiceEnv {
-            bin: args.payments_bin.clone(),
-            nats_servers: nats.url(),
-            stripe_api_base: standin_url,
-            endpoint_secret: secret.clone(),
-            replicas: 1,
-            workdir: workdir.path().into(),
-            logs: args.logs.clone(),
-            extra: args.service_env.clone(),
-        };
+        let env = super::single_env(args, nats.url(), standin_url, &secret, &workdir);
         let (port_a, port_b) = (procs::free_port(), procs::free_port());
         let (mut killed, started_a) = procs::spawn_service(&env, port_a, "service-recovery-a");
         let (mut survivor, started_b) = procs::spawn_service(&env, port_b, "service-recovery-b");

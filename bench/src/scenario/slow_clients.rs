@@ -17,7 +17,7 @@ use super::startup::{mb, RssSampler};
 use super::{loopback, seed};
 use crate::events::{Ids, WebhookTemplate};
 use crate::load::Mode;
-use crate::procs::{self, Nats, ServiceEnv};
+use crate::procs::{self, Nats};
 use crate::slowloris::SlowClients;
 use crate::{report, usage, Args};
 
@@ -37,18 +37,9 @@ pub async fn slow_clients(args: &Args, n: usize) -> Value {
     let ids = Ids::new(seed());
     let secret = format!("whsec_bench{}", ids.tag());
     let workdir = tempfile::tempdir().expect("workdir");
-    let mut extra = args.service_env.clone();
-    extra.push(("SHUTDOWN_GRACE".into(), format!("{GRACE_S}s")));
-    let env = ServiceEnv {
-        bin: args.payments_bin.clone(),
-        nats_servers: nats.url(),
-        stripe_api_base: standin_url,
-        endpoint_secret: secret.clone(),
-        replicas: 1,
-        workdir: workdir.path().into(),
-        logs: args.logs.clone(),
-        extra,
-    };
+    let mut env = super::single_env(args, nats.url(), standin_url, &secret, &workdir);
+    env.extra
+        .push(("SHUTDOWN_GRACE".into(), format!("{GRACE_S}s")));
     let port = procs::free_port();
     let (mut service, t0) = procs::spawn_service(&env, port, "service-slow");
     procs::wait_ready(&mut service, port, t0, Duration::from_secs(30))
