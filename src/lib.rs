@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod inspect;
 pub mod metrics;
 pub mod nats;
 pub mod payment;
@@ -16,6 +17,7 @@ pub mod pipeline;
 pub mod reconcile;
 pub mod stripe;
 pub mod telemetry;
+pub mod trail;
 
 pub use app::Application;
 pub use config::Config;

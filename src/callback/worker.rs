@@ -22,11 +22,14 @@ use crate::{
         consumer::run_durable,
         streams::{CALLBACKS_CONSUMER, CALLBACKS_STREAM},
     },
+    trail::{Record, Trail},
 };
 
 /// Largest response body read from a callback receiver; the rest is dropped unread.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024;
 const CONCURRENCY: usize = 32;
+/// How long recording an attempt in the payment's trail may take.
+const TRAIL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Retries wait up to this fraction longer than scheduled (never shorter).
 const JITTER: f64 = 0.1;
 
@@ -46,6 +49,8 @@ enum Attempt {
     Failed {
         status: Option<u16>,
         retry_after: Option<Duration>,
+        /// Why no HTTP answer came (connection refused, timed out…), for the payment's trail.
+        error: Option<String>,
     },
 }
 
@@ -137,6 +142,7 @@ impl Worker {
             }
         }
         crate::metrics::callback_attempt(label(&result), started);
+        self.record(&job, &target, attempt, &result).await;
         let retries = self.config.retry_schedule.len() as u32;
         let (last_status, delay) = match result {
             Attempt::Delivered(_) => return Ok(AckKind::Ack),
@@ -146,6 +152,7 @@ impl Worker {
             Attempt::Failed {
                 status,
                 retry_after,
+                ..
             } => {
                 let scheduled = self.config.retry_schedule[(attempt - 1) as usize];
                 let longest = self
@@ -223,6 +230,7 @@ impl Worker {
                 return Attempt::Failed {
                     status: None,
                     retry_after: None,
+                    error: Some(crate::causes::chain(&e.without_url())),
                 };
             }
         };
@@ -248,7 +256,32 @@ impl Worker {
             _ => Attempt::Failed {
                 status: Some(status),
                 retry_after,
+                error: None,
             },
+        }
+    }
+
+    /// Records the attempt in the payment's trail (`payments inspect`). Best effort: the receiver already has
+    /// its answer, and retrying the attempt for the sake of the record would call it again.
+    async fn record(&self, job: &Job, target: &Target, attempt: u32, result: &Attempt) {
+        let (status, error) = match result {
+            Attempt::Delivered(status) => (Some(*status), None),
+            Attempt::Gone => (Some(410), None),
+            Attempt::Refused(why) => (None, Some(why.clone())),
+            Attempt::Failed { status, error, .. } => (*status, error.clone()),
+        };
+        let record = Record::Callback {
+            order_id: target.order_id.clone(),
+            url: target.url.clone(),
+            status,
+            error,
+        };
+        let trail = Trail::new(self.js.clone(), TRAIL_TIMEOUT);
+        if let Err(e) = trail
+            .callback(&target.order_id, &job.webhook_id, attempt, &record)
+            .await
+        {
+            tracing::warn!(webhook_id = %job.webhook_id, error = %e, "callback attempt not recorded in the trail");
         }
     }
 

@@ -4,7 +4,9 @@ use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 
+pub mod connect;
 mod healthcheck;
+mod inspect;
 mod reconcile;
 mod replay;
 mod serve;
@@ -77,6 +79,15 @@ enum Command {
         #[arg(long, env = "STRIPE_API_BASE", hide_env_values = true)]
         api: Option<String>,
     },
+    /// Print one payment's timeline from the service's records: each Stripe event received, each outcome
+    /// published, each callback attempt. Exit 1 when nothing is known of the id, 2 when NATS cannot be reached.
+    Inspect {
+        /// An order id, or a Checkout Session (cs_…), payment intent (pi_…), charge (ch_…) or event (evt_…) id.
+        id: String,
+        /// Print `{"orderId":…,"entries":[…]}` (oldest first) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print payment events from NATS as they are published (subject `payment.>` by default).
     Watch {
         #[arg(long, default_value = "payment.>")]
@@ -131,6 +142,7 @@ impl Cli {
             }
             Command::Reconcile { since, until } => reconcile::run(since, until).await,
             Command::Watch { subject, servers } => watch::run(servers, subject).await,
+            Command::Inspect { id, json } => inspect::run(id, json).await,
             Command::Trigger {
                 event_type,
                 order_id,

@@ -1,11 +1,13 @@
 //! `payments reconcile`: lists Stripe's events of a time range and stores the ones the service never received,
 //! with the service's own configuration (environment and `.env`). Prints `listed N, already known N, recovered N`;
-//! exits 1 with the reason when Stripe or NATS cannot be reached, 2 on a configuration problem.
+//! exits 2 with the servers and the cause when NATS cannot be reached at the start, 1 with the reason when Stripe
+//! or NATS fails during the run, 2 on a configuration problem.
 
 use std::time::{Duration, SystemTime};
 
 use async_nats::{connection::State, jetstream};
 
+use super::connect::{connect_configured, UNREACHABLE};
 use crate::{
     config::Config,
     nats::{connection::Nats, streams},
@@ -24,6 +26,14 @@ pub async fn run(since: SystemTime, until: Option<SystemTime>) -> i32 {
     if until.is_some_and(|until| until < since) {
         eprintln!("payments reconcile: --until is before --since");
         return 2;
+    }
+    // Fail fast, naming the servers and the cause; the run itself then rides out short NATS hiccups.
+    match connect_configured(&config).await {
+        Ok(probe) => drop(probe),
+        Err(e) => {
+            eprintln!("payments reconcile: {e}");
+            return UNREACHABLE;
+        }
     }
     let window = Window {
         since: unix(since),

@@ -1,8 +1,8 @@
 //! `payments replay`: re-processes stored events with the service's own configuration (NATS and Stripe).
 
+use super::connect::{connect_configured, UNREACHABLE};
 use crate::{
     config::Config,
-    nats::connection::Nats,
     pipeline::replay::{describe, Replayer, Selection},
 };
 
@@ -18,11 +18,15 @@ pub async fn run(selection: Selection, force: bool) -> i32 {
             return 2;
         }
     };
+    let client = match connect_configured(&config).await {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("payments replay: {e}");
+            return UNREACHABLE;
+        }
+    };
     let result = async {
-        let nats = Nats::connect(&config)
-            .await
-            .map_err(crate::error::Error::Unavailable)?;
-        let replayer = Replayer::connect(&config, nats.client.clone()).await?;
+        let replayer = Replayer::connect(&config, client.clone()).await?;
         let mut failed = 0;
         let summary = replayer
             .run(&selection, force, |replayed| {
@@ -30,7 +34,7 @@ pub async fn run(selection: Selection, force: bool) -> i32 {
                 println!("{}", describe(replayed, force));
             })
             .await?;
-        nats.client
+        client
             .flush()
             .await
             .map_err(|e| crate::error::Error::Unavailable(e.to_string()))?;

@@ -2,32 +2,18 @@
 //! Needs only NATS (`NATS_SERVERS` or `--servers`), not the service's Stripe settings; exits 2 at once, naming
 //! the servers and the cause, when NATS cannot be reached.
 
-use std::time::Duration;
-
 use futures::StreamExt;
 
-use crate::nats::state_log::shown_servers;
-
-/// How long one attempt to reach each server may take before `watch` gives up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Exit code when NATS cannot be reached (as `inspect` and the other NATS commands).
-const UNREACHABLE: i32 = 2;
+use super::connect::{connect, UNREACHABLE};
+use crate::{config::NatsAuth, nats::state_log::shown_servers};
 
 pub async fn run(servers: String, subject: String) -> i32 {
-    // One attempt per server, then a clear message: a person waiting on a silent terminal cannot tell a NATS that
-    // is down from one with no payments. (scripts/run.sh starts it once nats-server accepts connections.)
-    let connecting = async_nats::ConnectOptions::new()
-        .connection_timeout(CONNECT_TIMEOUT)
-        .connect(servers.as_str());
-    let client = match connecting.await {
+    // A person waiting on a silent terminal cannot tell a NATS that is down from one with no payments.
+    // (scripts/run.sh starts it once nats-server accepts connections.)
+    let client = match connect(&servers, &NatsAuth::None).await {
         Ok(client) => client,
         Err(e) => {
-            eprintln!(
-                "payments watch: cannot connect to NATS at {}: {} (set NATS_SERVERS or --servers)",
-                shown_servers(&servers),
-                crate::causes::chain(&e)
-            );
+            eprintln!("payments watch: {e}");
             return UNREACHABLE;
         }
     };

@@ -62,17 +62,7 @@ impl Nats {
             .max_reconnects(None)
             .event_callback(on_event)
             .reconnect_to_server_callback(on_attempt);
-        let options = match &config.nats_auth {
-            NatsAuth::None => options,
-            NatsAuth::CredsFile(path) => options
-                .credentials_file(path)
-                .await
-                .map_err(|e| format!("NATS_CREDS_FILE: {e}"))?,
-            NatsAuth::Token(token) => options.token(token.expose().to_owned()),
-            NatsAuth::UserPassword(user, password) => {
-                options.user_and_password(user.clone(), password.expose().to_owned())
-            }
-        };
+        let options = authenticate(options, &config.nats_auth).await?;
         let client = options
             .connect(servers.as_slice())
             .await
@@ -95,4 +85,22 @@ impl Nats {
     pub fn is_ready(&self) -> bool {
         self.stores.get().is_some() && self.client.connection_state() == State::Connected
     }
+}
+
+/// `options` with the configured NATS authentication.
+pub async fn authenticate(
+    options: ConnectOptions,
+    auth: &NatsAuth,
+) -> Result<ConnectOptions, String> {
+    Ok(match auth {
+        NatsAuth::None => options,
+        NatsAuth::CredsFile(path) => options
+            .credentials_file(path)
+            .await
+            .map_err(|e| format!("NATS_CREDS_FILE: {e}"))?,
+        NatsAuth::Token(token) => options.token(token.expose().to_owned()),
+        NatsAuth::UserPassword(user, password) => {
+            options.user_and_password(user.clone(), password.expose().to_owned())
+        }
+    })
 }

@@ -4,9 +4,11 @@
 //! - `PAYMENTS` (`payment.>`): the published outcomes, de-duplicated by outcome id;
 //! - the `payment_outcomes` key-value bucket: which outcomes were already published (the ledger);
 //! - the `payment_callbacks` bucket (callback targets) and the `PAYMENT_CALLBACKS` work queue (attempts);
-//! - the `payment_idempotency` bucket: which request claimed each caller's `Idempotency-Key`.
+//! - the `payment_idempotency` bucket: which request claimed each caller's `Idempotency-Key`;
+//! - `PAYMENT_TRAIL` (`payments.trail.>`): each payment's story for `payments inspect` (`crate::trail`).
 //!
-//! Each has a byte limit (`EVENTS_MAX_BYTES`, `PAYMENTS_MAX_BYTES`, `CALLBACKS_MAX_BYTES`, `KV_MAX_BYTES`).
+//! Each has a byte limit (`EVENTS_MAX_BYTES`, `PAYMENTS_MAX_BYTES`, `CALLBACKS_MAX_BYTES`, `KV_MAX_BYTES`; the
+//! trail has `PAYMENTS_MAX_BYTES` too).
 
 use std::time::{Duration, Instant};
 
@@ -62,7 +64,7 @@ pub async fn ensure(js: &jetstream::Context, config: &Config) -> Result<Stores, 
         max_age: config.events_retention.max(IDEMPOTENCY_MIN_AGE),
         ..bucket(config, IDEMPOTENCY_BUCKET, claims)
     };
-    let ((), (), (), ledger, callbacks, idempotency) = tokio::try_join!(
+    let ((), (), (), (), ledger, callbacks, idempotency) = tokio::try_join!(
         provision::stream(
             js,
             durable_stream(config, &config.events_stream, audit, &events, limits.events),
@@ -93,6 +95,7 @@ pub async fn ensure(js: &jetstream::Context, config: &Config) -> Result<Stores, 
             },
             deadline,
         ),
+        provision::stream(js, trail_stream(config), deadline),
         provision::bucket(js, bucket(config, OUTCOMES_BUCKET, ledger), deadline),
         provision::bucket(js, bucket(config, CALLBACKS_BUCKET, targets), deadline),
         provision::bucket(js, claims, deadline),
@@ -131,6 +134,29 @@ fn durable_stream(
         ..Default::default()
     }
 }
+
+/// The payment trail: what `payments inspect` reads. Unlike the other streams it drops its oldest entries when
+/// full (a trail must never stop a payment), de-duplicates only over a short window (a write retried after a
+/// failure; `inspect` drops repeats itself), and answers direct gets.
+fn trail_stream(config: &Config) -> stream::Config {
+    let subjects = format!("{}.>", crate::trail::TRAIL_PREFIX);
+    let what = "Each payment's events, published outcomes and callback attempts (payments inspect)";
+    stream::Config {
+        discard: stream::DiscardPolicy::Old,
+        duplicate_window: config.dedup_window.min(TRAIL_DEDUP_WINDOW),
+        allow_direct: true,
+        ..durable_stream(
+            config,
+            crate::trail::TRAIL_STREAM,
+            what,
+            &subjects,
+            config.limits.payments,
+        )
+    }
+}
+
+/// A trail write is retried within minutes (`PIPELINE_RETRY_MAX`): de-duplication needs no longer.
+const TRAIL_DEDUP_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 /// A key-value bucket keeping the latest value only, for the retention period, within `KV_MAX_BYTES` (buckets
 /// always refuse writes when full).

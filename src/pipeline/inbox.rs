@@ -31,6 +31,16 @@ pub enum Source {
 /// The header that marks events recovered by reconciliation.
 pub const SOURCE_HEADER: &str = "Payments-Source";
 
+impl Source {
+    /// Where a stored event came from, as its headers say.
+    pub fn of(headers: Option<&HeaderMap>) -> Source {
+        match headers.and_then(|h| h.get(SOURCE_HEADER)) {
+            Some(value) if value.as_str() == "reconcile" => Source::Reconcile,
+            _ => Source::Webhook,
+        }
+    }
+}
+
 /// Whether JetStream already had this event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {

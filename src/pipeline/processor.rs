@@ -17,7 +17,7 @@ use async_nats::{
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{journal::Journal, pressure::Pressure};
+use super::{inbox::Source, journal::Journal, pressure::Pressure};
 use crate::{
     config::Config,
     error::Error,
@@ -31,6 +31,7 @@ use crate::{
         client::StripeApi,
         event::{header_safe, StripeEvent},
     },
+    trail::{Received, Trail},
 };
 
 /// Events processed at once by one replica.
@@ -54,6 +55,8 @@ pub struct Processor {
     pub pressure: Pressure,
     /// Whether `STRIPE_SECRET` is a live key: events of the other mode are unusable.
     pub live: bool,
+    /// Where each event and outcome of an order is recorded for `payments inspect`.
+    pub trail: Trail,
 }
 
 /// How one event ended.
@@ -95,6 +98,7 @@ impl Processor {
     ) -> Self {
         let key = config.stripe_secret.expose();
         Processor {
+            trail: Trail::new(js.clone(), config.jetstream_timeout),
             js,
             journal: Journal::new(journal, STALE_AFTER),
             stripe,
@@ -177,9 +181,11 @@ impl Processor {
         message: &jetstream::Message,
         attempt: Attempt,
     ) -> Result<Processed, ProcessError> {
+        let received = received(message);
         let work = async {
             let _turn = self.pressure.admit().await;
-            self.process(&message.payload, None, attempt).await
+            self.process(&message.payload, None, attempt, received.as_ref())
+                .await
         };
         tokio::pin!(work);
         let period = (self.ack_wait / 3).max(Duration::from_millis(100));
@@ -198,11 +204,13 @@ impl Processor {
 
     /// Maps one stored event to what it reports and settles it against its order. `force` (replay only)
     /// appends a suffix to the outcome ids and publishes past the order's history, so consumers see it again.
+    /// An event whose order is known is then recorded in the order's trail, with `received`.
     pub async fn process(
         &self,
         payload: &[u8],
         force: Option<&str>,
         attempt: Attempt,
+        received: Option<&Received>,
     ) -> Result<Processed, ProcessError> {
         let event = match StripeEvent::parse(payload) {
             Ok(event) => event,
@@ -223,16 +231,39 @@ impl Processor {
             ))));
         }
         let report = match outcome::plan(&event) {
-            Plan::Ignore(unused) => return Ok(Processed::Ignored(unused)),
+            Plan::Ignore(unused) => {
+                let session = event.event_type.starts_with("checkout.session.");
+                let order = outcome::order_id(&event, session);
+                self.record(order.as_deref(), &event, received).await?;
+                return Ok(Processed::Ignored(unused));
+            }
             Plan::Report(report) => *report,
         };
         let report = match self.resolve(report, &event).await? {
             Ok(report) => report,
             Err(unusable) => return Ok(Processed::Ignored(unusable)),
         };
-        match force {
-            Some(suffix) => self.force(&event, report, suffix).await,
-            None => self.settle(&event, report, attempt).await,
+        let order_id = report.order_id.clone();
+        let processed = match force {
+            Some(suffix) => self.force(&event, report, suffix).await?,
+            None => self.settle(&event, report, attempt).await?,
+        };
+        self.record(order_id.as_deref(), &event, received).await?;
+        Ok(processed)
+    }
+
+    /// Records the event in its order's trail (after its outcomes, which record themselves as published).
+    async fn record(
+        &self,
+        order_id: Option<&str>,
+        event: &StripeEvent,
+        received: Option<&Received>,
+    ) -> Result<(), Error> {
+        match (order_id, received) {
+            (Some(order_id), Some(received)) if !order_id.is_empty() => {
+                self.trail.event(order_id, event, received).await
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -246,6 +277,15 @@ fn result_label(result: &Result<Processed, ProcessError>) -> &'static str {
         Ok(Processed::Ignored(_)) => "ignored",
         Err(_) => "retried",
     }
+}
+
+/// When and from where the event entered the events stream (`None` if the message has no JetStream info).
+pub fn received(message: &jetstream::Message) -> Option<Received> {
+    let info = message.info().ok()?;
+    Some(Received {
+        at: info.published.into(),
+        source: Source::of(message.headers.as_ref()),
+    })
 }
 
 fn event_id(message: &jetstream::Message) -> String {

@@ -141,9 +141,15 @@ impl Replayer {
             let past_range = selection.until.is_some_and(|until| published > until);
             let wanted = selection.event_ids.is_empty() || remaining.remove(&event_id);
             if wanted && !past_range {
+                let received = super::processor::received(&message);
                 let result = self
                     .processor
-                    .process(&message.payload, suffix.as_deref(), REPLAY_ATTEMPT)
+                    .process(
+                        &message.payload,
+                        suffix.as_deref(),
+                        REPLAY_ATTEMPT,
+                        received.as_ref(),
+                    )
                     .await;
                 replayed += 1;
                 report(&Replayed {

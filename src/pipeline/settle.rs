@@ -163,7 +163,7 @@ impl Processor {
                 record,
                 revision: Some(revision),
             };
-            let published = self.publish_all(&held.record.pending).await;
+            let published = self.publish_all(&order_id, &held.record.pending).await;
             // Before returning, whatever happened: the claim is the journal's pending entry.
             return match published {
                 Ok(()) => {
@@ -216,7 +216,9 @@ impl Processor {
             })
             .collect();
         let publications = self.publications(event, &report, &outcomes);
-        self.publish_all(&publications).await.map_err(|(_, e)| e)?;
+        self.publish_all(&order_id, &publications)
+            .await
+            .map_err(|(_, e)| e)?;
         Ok(Processed::Published(
             outcomes.into_iter().map(|o| o.id).collect(),
         ))
@@ -224,7 +226,7 @@ impl Processor {
 
     /// Publishes a publication another worker left pending, then clears it.
     async fn complete(&self, order_id: &str, snapshot: &Snapshot) -> Result<(), ProcessError> {
-        self.publish_all(&snapshot.record.pending)
+        self.publish_all(order_id, &snapshot.record.pending)
             .await
             .map_err(|(_, e)| e)?;
         self.clear(order_id, snapshot, snapshot.record.history.clone())
@@ -321,16 +323,20 @@ impl Processor {
     }
 
     /// Publishes in order; on failure, how many were published and why the next was not.
-    async fn publish_all(&self, publications: &[Publication]) -> Result<(), (usize, ProcessError)> {
+    async fn publish_all(
+        &self,
+        order_id: &str,
+        publications: &[Publication],
+    ) -> Result<(), (usize, ProcessError)> {
         for (done, publication) in publications.iter().enumerate() {
-            self.publish(publication)
+            self.publish(order_id, publication)
                 .await
                 .map_err(|e| (done, e.into()))?;
         }
         Ok(())
     }
 
-    async fn publish(&self, publication: &Publication) -> Result<(), Error> {
+    async fn publish(&self, order_id: &str, publication: &Publication) -> Result<(), Error> {
         let headers = headers(publication)?;
         let Publication { id, subject, .. } = publication;
         let publish = async {
@@ -342,15 +348,19 @@ impl Processor {
         let started = std::time::Instant::now();
         let result = tokio::time::timeout(self.timeout, publish).await;
         metrics::jetstream_publish(PAYMENTS_STREAM, matches!(result, Ok(Ok(_))), started);
-        match result {
-            Ok(Ok(_)) => {}
+        let sequence = match result {
+            // A duplicate's acknowledgement carries the sequence of the message first stored.
+            Ok(Ok(ack)) => ack.sequence,
             Ok(Err(e)) => return Err(Error::Unavailable(format!("publishing {id}: {e}"))),
             Err(_) => {
                 return Err(Error::Unavailable(format!(
                     "publishing {id}: no acknowledgement in time"
                 )))
             }
-        }
+        };
+        self.trail
+            .published(order_id, subject, id, sequence)
+            .await?;
         if let Some((callback_id, status)) = &publication.callback {
             crate::callback::enqueue(&self.js, callback_id, id, status).await?;
         }

@@ -1,0 +1,244 @@
+//! The payment trail (`PAYMENT_TRAIL`, subjects `payments.trail.>`): what `payments inspect` reads. One small
+//! message per thing that happened to an order's payment, written by whoever made it happen, its subject naming
+//! the order and, for events, the Stripe objects, so a look-up by any of them is a subject filter (the server
+//! answers it from its subject index, without reading messages):
+//!
+//! - `payments.trail.<order>.event.<evt>.<cs>.<pi>.<ch>`: a Stripe event processed for the order (`~` for an object
+//!   the event does not name), with when it was stored here and where it came from (webhook or reconcile);
+//! - `payments.trail.<order>.published.<outcome>`: an outcome published to `PAYMENTS`, with its stream sequence;
+//! - `payments.trail.<order>.callback.<webhook id>`: one callback attempt, its HTTP status or error.
+//!
+//! A message's time is its stream timestamp (the NATS server's clock), except an event's, which carries the time
+//! its event was stored in the events stream. Ids from outside are subject tokens only when made of `[A-Za-z0-9_-]`
+//! (every Stripe id and UUID); anything else is replaced by `~` and the SHA-256 of it ([`token`]).
+
+use std::time::{Duration, SystemTime};
+
+use async_nats::{header::NATS_MESSAGE_ID, jetstream, HeaderMap};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{error::Error, pipeline::inbox::Source, stripe::event::StripeEvent};
+
+pub const TRAIL_STREAM: &str = "PAYMENT_TRAIL";
+pub const TRAIL_PREFIX: &str = "payments.trail";
+/// The token of an object an event does not name.
+pub const NONE: &str = "~";
+
+/// What one trail message records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Record {
+    #[serde(rename_all = "camelCase")]
+    Event {
+        order_id: String,
+        id: String,
+        #[serde(rename = "type")]
+        event_type: String,
+        source: String,
+        /// When the event was stored in the events stream, RFC 3339.
+        received: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Published {
+        order_id: String,
+        subject: String,
+        sequence: u64,
+        msg_id: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Callback {
+        order_id: String,
+        url: String,
+        status: Option<u16>,
+        error: Option<String>,
+    },
+}
+
+/// Where and when an event entered the events stream, as its stored message says.
+#[derive(Debug, Clone, Copy)]
+pub struct Received {
+    pub at: SystemTime,
+    pub source: Source,
+}
+
+/// Writes trail messages; every write is acknowledged by JetStream within `timeout`.
+#[derive(Clone)]
+pub struct Trail {
+    js: jetstream::Context,
+    timeout: Duration,
+}
+
+impl Trail {
+    pub fn new(js: jetstream::Context, timeout: Duration) -> Self {
+        Self { js, timeout }
+    }
+
+    /// An event processed for `order_id` (once per stored event: `Nats-Msg-Id` is the event id).
+    pub async fn event(
+        &self,
+        order_id: &str,
+        event: &StripeEvent,
+        received: &Received,
+    ) -> Result<(), Error> {
+        let [session, intent, charge] = objects(event);
+        let subject = format!(
+            "{TRAIL_PREFIX}.{}.event.{}.{}.{}.{}",
+            token(order_id),
+            token(&event.id),
+            session.map_or_else(|| NONE.into(), token),
+            intent.map_or_else(|| NONE.into(), token),
+            charge.map_or_else(|| NONE.into(), token),
+        );
+        let record = Record::Event {
+            order_id: order_id.to_owned(),
+            id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            source: source_name(received.source).to_owned(),
+            received: humantime::format_rfc3339_micros(received.at).to_string(),
+        };
+        self.write(subject, &format!("trail.{}", event.id), &record)
+            .await
+    }
+
+    /// An outcome published to `PAYMENTS` at `sequence` (once per outcome id).
+    pub async fn published(
+        &self,
+        order_id: &str,
+        subject: &str,
+        msg_id: &str,
+        sequence: u64,
+    ) -> Result<(), Error> {
+        let trail_subject = format!(
+            "{TRAIL_PREFIX}.{}.published.{}",
+            token(order_id),
+            token(msg_id)
+        );
+        let record = Record::Published {
+            order_id: order_id.to_owned(),
+            subject: subject.to_owned(),
+            sequence,
+            msg_id: msg_id.to_owned(),
+        };
+        self.write(trail_subject, &format!("trail.{msg_id}"), &record)
+            .await
+    }
+
+    /// One callback attempt (each attempt is its own message).
+    pub async fn callback(
+        &self,
+        order_id: &str,
+        webhook_id: &str,
+        attempt: u32,
+        record: &Record,
+    ) -> Result<(), Error> {
+        let subject = format!(
+            "{TRAIL_PREFIX}.{}.callback.{}",
+            token(order_id),
+            token(webhook_id)
+        );
+        self.write(subject, &format!("trail.{webhook_id}.{attempt}"), record)
+            .await
+    }
+
+    async fn write(&self, subject: String, msg_id: &str, record: &Record) -> Result<(), Error> {
+        let unavailable = |why: String| Error::Unavailable(format!("payment trail: {why}"));
+        let body = serde_json::to_vec(record).map_err(|e| unavailable(e.to_string()))?;
+        let mut headers = HeaderMap::new();
+        headers.insert(NATS_MESSAGE_ID, msg_id);
+        let publish = async {
+            self.js
+                .publish_with_headers(subject, headers, body.into())
+                .await?
+                .await
+        };
+        match tokio::time::timeout(self.timeout, publish).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(unavailable(e.to_string())),
+            Err(_) => Err(unavailable("no acknowledgement in time".into())),
+        }
+    }
+}
+
+/// `webhook` or `reconcile`, as `inspect` shows it.
+pub fn source_name(source: Source) -> &'static str {
+    match source {
+        Source::Webhook => "webhook",
+        Source::Reconcile => "reconcile",
+    }
+}
+
+/// The Checkout Session, payment intent and charge an event names (its object, and the objects it refers to).
+pub fn objects(event: &StripeEvent) -> [Option<&str>; 3] {
+    let named = [
+        event.str("id"),
+        event.id_of("payment_intent"),
+        event.id_of("charge"),
+        event.id_of("latest_charge"),
+    ];
+    let find = |prefixes: &[&str]| {
+        named
+            .iter()
+            .flatten()
+            .copied()
+            .find(|id| prefixes.iter().any(|p| id.starts_with(p)))
+    };
+    [find(&["cs_"]), find(&["pi_"]), find(&["ch_", "py_"])]
+}
+
+/// An id as one subject token: itself when made of `[A-Za-z0-9_-]` (at most 128 characters), otherwise `~` and
+/// its SHA-256, so no id can add a token, a wildcard or whitespace to a subject, and no two ids share a token.
+pub fn token(id: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if !id.is_empty() && id.len() <= 128 && id.chars().all(safe) {
+        id.to_owned()
+    } else {
+        format!("{NONE}{}", hex::encode(Sha256::digest(id.as_bytes())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{objects, token, Record};
+    use crate::stripe::event::StripeEvent;
+
+    #[test]
+    fn tokens_are_single_and_distinct() {
+        assert_eq!(token("pi_3RTqw0"), "pi_3RTqw0");
+        for odd in ["a.b", "*", ">", "a b", "", "~"] {
+            let t = token(odd);
+            assert!(t.starts_with('~') && t.len() == 65, "{odd:?} → {t}");
+        }
+        assert_ne!(token("a.b"), token("a_b"));
+        assert_eq!(token(&"x".repeat(129)).len(), 65);
+    }
+
+    #[test]
+    fn an_event_names_its_session_intent_and_charge() {
+        let event = StripeEvent::parse(
+            br#"{"id":"evt_1","type":"charge.dispute.created","data":{"object":
+                {"id":"dp_1","charge":"ch_9","payment_intent":"pi_7"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(objects(&event), [None, Some("pi_7"), Some("ch_9")]);
+        let session = StripeEvent::parse(
+            br#"{"id":"evt_2","type":"checkout.session.completed","data":{"object":
+                {"id":"cs_test_1","payment_intent":"pi_7"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(objects(&session), [Some("cs_test_1"), Some("pi_7"), None]);
+    }
+
+    #[test]
+    fn records_read_back_as_written() {
+        let record = Record::Callback {
+            order_id: "o".into(),
+            url: "https://x/cb".into(),
+            status: None,
+            error: Some("timed out".into()),
+        };
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(json.contains(r#""kind":"callback""#), "{json}");
+        assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), record);
+    }
+}
