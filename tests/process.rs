@@ -275,6 +275,7 @@ fn help_texts_print_no_configured_value() {
         &["--help"][..],
         &["serve", "--help"],
         &["healthcheck", "--help"],
+        &["inspect", "--help"],
         &["replay", "--help"],
         &["trigger", "--help"],
         &["watch", "--help"],

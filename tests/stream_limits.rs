@@ -47,10 +47,18 @@ async fn every_stream_and_bucket_carries_its_configured_limit() {
     assert_eq!(limit_of(&all, "PAYMENT_CALLBACKS"), 16 * MIB);
     assert_eq!(limit_of(&all, "KV_payment_outcomes"), 8 * MIB);
     assert_eq!(limit_of(&all, "KV_payment_callbacks"), 8 * MIB);
+    // The payment trail (`payments inspect`) is bounded by PAYMENTS_MAX_BYTES and drops its oldest entries when
+    // full: a story must never stop a payment.
+    assert_eq!(limit_of(&all, "PAYMENT_TRAIL"), 32 * MIB);
     // Whatever else the service creates (a bucket added later) is bounded too, and refuses when full.
     for (name, max_bytes, discard) in &all {
         assert!(*max_bytes > 0, "{name} has no byte limit");
-        assert_eq!(*discard, DiscardPolicy::New, "{name} discards old data");
+        let expected = if name == "PAYMENT_TRAIL" {
+            DiscardPolicy::Old
+        } else {
+            DiscardPolicy::New
+        };
+        assert_eq!(*discard, expected, "{name}");
     }
 }
 
