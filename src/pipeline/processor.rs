@@ -14,6 +14,7 @@ use async_nats::{
     header::NATS_MESSAGE_ID,
     jetstream::{self, consumer::pull, kv, AckKind},
 };
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -93,7 +94,7 @@ impl Processor {
         stripe: StripeApi,
         pressure: Pressure,
     ) -> Self {
-        let key = config.stripe_secret.expose();
+        let key = config.stripe_secret.expose_secret();
         Processor {
             js,
             journal: Journal::new(journal, STALE_AFTER),
