@@ -52,10 +52,7 @@ impl Default for Retries {
 
 impl Retries {
     fn pause(&self, failures: u32) -> Duration {
-        let factor = 1u32
-            .checked_shl(failures.saturating_sub(1))
-            .unwrap_or(u32::MAX);
-        self.first_pause.saturating_mul(factor).min(self.max_pause)
+        stripe_wire::Backoff::new(self.first_pause, self.max_pause).after(failures)
     }
 }
 
