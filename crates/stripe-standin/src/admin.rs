@@ -18,7 +18,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use crate::errors::ApiError;
-use crate::event_list::ListFault;
+use crate::faults::ListFault;
 use crate::state::{Inner, Shared, StoredSession};
 use crate::{disputes, form, refunds};
 
