@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod admin_body;
 mod after_payment;
 mod auth;
 mod builder;
