@@ -14,6 +14,7 @@ use async_nats::{
     header::NATS_MESSAGE_ID,
     jetstream::{self, consumer::pull, kv, AckKind},
 };
+use secrecy::ExposeSecret;
 use stripe_wire::Backoff;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -94,7 +95,7 @@ impl Processor {
         stripe: StripeApi,
         pressure: Pressure,
     ) -> Self {
-        let key = config.stripe_secret.expose();
+        let key = config.stripe_secret.expose_secret();
         Processor {
             js,
             journal: Journal::new(journal, STALE_AFTER),
