@@ -69,3 +69,17 @@ async fn a_service_that_never_answers_is_unhealthy_within_the_timeout() {
         "took {took:?}, more than the image's HEALTHCHECK timeout"
     );
 }
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_even_to_a_healthy_server() {
+    let healthy = server(Some(
+        "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    ))
+    .await;
+    let reply = format!(
+        "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{healthy}/health\r\ncontent-length: 0\r\n\
+         connection: close\r\n\r\n"
+    );
+    let port = server(Some(reply.leak())).await;
+    assert_eq!(healthcheck(port).await.0, Some(1));
+}
