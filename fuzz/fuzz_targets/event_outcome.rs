@@ -10,7 +10,7 @@ use payments::payment::{
 };
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(event) = payments::stripe::event::StripeEvent::parse(data) else {
+    let Ok(event) = payments::stripe::event::parse(data) else {
         return;
     };
     let _ = payments::stripe::event::header_safe(&event.id);
