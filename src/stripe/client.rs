@@ -12,10 +12,12 @@ use stripe_core::{charge::RetrieveCharge, payment_intent::RetrievePaymentIntent}
 use stripe_shared::{CheckoutSessionMode, PaymentIntent};
 use stripe_types::Expandable;
 
+use secrecy::{ExposeSecret, SecretString};
+
 pub use super::error::StripeError;
 use super::transport::{Transport, TransportError};
 use crate::{
-    config::{Config, Secret},
+    config::Config,
     payment::{
         checkout::{CreateSession, SessionCreated},
         idempotency::IdempotencyKey,
@@ -26,7 +28,7 @@ use crate::{
 #[derive(Clone)]
 pub struct StripeApi {
     client: Transport,
-    secret: Secret,
+    secret: SecretString,
     success_url: String,
     cancel_url: String,
 }
@@ -211,7 +213,7 @@ impl StripeApi {
     }
 
     fn map_error(&self, err: TransportError) -> StripeError {
-        let redact = |text: String| text.replace(self.secret.expose(), "***");
+        let redact = |text: String| text.replace(self.secret.expose_secret(), "***");
         match err {
             TransportError::Api { status, message } => {
                 let message =
