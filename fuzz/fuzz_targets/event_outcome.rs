@@ -5,8 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use payments::payment::{
-    lifecycle::{decide, History, Receipt, Verdict},
-    outcome::{plan, Plan},
+    lifecycle::{decide, History, Verdict},
+    outcome::{plan, Plan, Receipt},
 };
 
 fuzz_target!(|data: &[u8]| {

@@ -15,8 +15,8 @@ use crate::{
     nats::streams::PAYMENTS_STREAM,
     payment::event::Event,
     payment::{
-        lifecycle::{self, History, News, Receipt, Verdict},
-        outcome::{ChargeLookup, Message, Outcome, Report, Unused},
+        lifecycle::{self, History, Verdict},
+        outcome::{ChargeLookup, Message, News, Outcome, Receipt, Report, Unused},
     },
     stripe::client::StripeError,
 };

@@ -6,12 +6,13 @@
 //! so it is published once whichever arrives first.
 
 mod message;
+mod news;
 
 pub use message::{outcome_id, succeeded_id, Meaning, Message, Outcome};
+pub use news::{News, Payment, Receipt};
 
 use super::{
     event::Event,
-    lifecycle::{News, Payment, Receipt},
     metadata::{CALLBACK_KEY, ORDER_ID_KEY},
 };
 

@@ -1,7 +1,7 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::payment::lifecycle::{Payment, Verdict};
+use crate::payment::lifecycle::Verdict;
 
 fn fixture(name: &str) -> Value {
     let path = format!(
