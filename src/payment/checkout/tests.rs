@@ -1,7 +1,7 @@
 use super::*;
 
 fn parse(body: &str) -> Result<CreateSession, String> {
-    CreateSession::from_json(body.as_bytes()).map_err(|e| crate::causes::chain(&e))
+    CreateSession::from_json(body.as_bytes()).map_err(|e| e.to_string())
 }
 
 const VALID: &str = r#"{"orderId":"3f0c7a4e-4a65-4a1e-9b1e-1f2d3c4b5a69","currency":"usd",
