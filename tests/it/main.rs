@@ -23,6 +23,8 @@ mod cluster_readiness;
 mod create_session_http;
 mod create_session_nats;
 mod create_session_no_reply;
+mod dotenv;
+mod healthcheck;
 mod metric_labels;
 mod metrics;
 mod nats_connection_log;

@@ -9,7 +9,7 @@ use testkit::NatsServer;
 
 use crate::support::{
     self, await_until,
-    process::{free_port, payments, serve, sigterm},
+    process::{payments, serve, sigterm},
 };
 
 /// How long a step of these tests may take: a process start or a log line on a busy machine.
@@ -122,28 +122,6 @@ async fn sigterm_lets_an_in_flight_nats_request_finish() {
         .unwrap()
         .unwrap();
     assert_eq!(exit.code(), Some(0));
-}
-
-#[tokio::test]
-async fn healthcheck_subcommand_reports_the_local_service() {
-    let port = free_port();
-    let down = payments()
-        .args(["healthcheck", "--port", &port.to_string()])
-        .status()
-        .unwrap();
-    assert_eq!(down.code(), Some(1), "nothing listens yet");
-    let app = support::TestApp::spawn().await;
-    let port = app.base.rsplit(':').next().unwrap().to_owned();
-    let up = tokio::task::spawn_blocking(move || {
-        payments()
-            .env("PORT", port)
-            .arg("healthcheck")
-            .status()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(up.code(), Some(0));
 }
 
 #[tokio::test]
