@@ -18,6 +18,7 @@ pub mod reconcile;
 pub mod stripe;
 pub mod telemetry;
 pub mod trail;
+pub mod usecase;
 
 pub use app::Application;
 pub use config::Config;

@@ -18,10 +18,8 @@ use async_nats::{header::NATS_MESSAGE_ID, jetstream, HeaderMap};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{error::Error, pipeline::inbox::Source, stripe::event::StripeEvent};
-
-pub const TRAIL_STREAM: &str = "PAYMENT_TRAIL";
-pub const TRAIL_PREFIX: &str = "payments.trail";
+pub use crate::nats::streams::{TRAIL_PREFIX, TRAIL_STREAM};
+use crate::{nats::unavailable::Unavailable, payment::event::Event as StripeEvent};
 /// The token of an object an event does not name.
 pub const NONE: &str = "~";
 
@@ -59,7 +57,8 @@ pub enum Record {
 #[derive(Debug, Clone, Copy)]
 pub struct Received {
     pub at: SystemTime,
-    pub source: Source,
+    /// `webhook` or `reconcile`.
+    pub source: &'static str,
 }
 
 /// Writes trail messages; every write is acknowledged by JetStream within `timeout`.
@@ -80,7 +79,7 @@ impl Trail {
         order_id: &str,
         event: &StripeEvent,
         received: &Received,
-    ) -> Result<(), Error> {
+    ) -> Result<(), Unavailable> {
         let [session, intent, charge] = objects(event);
         let subject = format!(
             "{TRAIL_PREFIX}.{}.event.{}.{}.{}.{}",
@@ -94,7 +93,7 @@ impl Trail {
             order_id: order_id.to_owned(),
             id: event.id.clone(),
             event_type: event.event_type.clone(),
-            source: source_name(received.source).to_owned(),
+            source: received.source.to_owned(),
             received: humantime::format_rfc3339_micros(received.at).to_string(),
         };
         self.write(subject, &format!("trail.{}", event.id), &record)
@@ -108,7 +107,7 @@ impl Trail {
         subject: &str,
         msg_id: &str,
         sequence: u64,
-    ) -> Result<(), Error> {
+    ) -> Result<(), Unavailable> {
         let trail_subject = format!(
             "{TRAIL_PREFIX}.{}.published.{}",
             token(order_id),
@@ -131,7 +130,7 @@ impl Trail {
         webhook_id: &str,
         attempt: u32,
         record: &Record,
-    ) -> Result<(), Error> {
+    ) -> Result<(), Unavailable> {
         let subject = format!(
             "{TRAIL_PREFIX}.{}.callback.{}",
             token(order_id),
@@ -141,9 +140,13 @@ impl Trail {
             .await
     }
 
-    async fn write(&self, subject: String, msg_id: &str, record: &Record) -> Result<(), Error> {
-        let unavailable = |why: String| Error::Unavailable(format!("payment trail: {why}"));
-        let body = serde_json::to_vec(record).map_err(|e| unavailable(e.to_string()))?;
+    async fn write(
+        &self,
+        subject: String,
+        msg_id: &str,
+        record: &Record,
+    ) -> Result<(), Unavailable> {
+        let body = serde_json::to_vec(record).expect("trail records serialise");
         let mut headers = HeaderMap::new();
         headers.insert(NATS_MESSAGE_ID, msg_id);
         let publish = async {
@@ -154,17 +157,11 @@ impl Trail {
         };
         match tokio::time::timeout(self.timeout, publish).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(unavailable(e.to_string())),
-            Err(_) => Err(unavailable("no acknowledgement in time".into())),
+            Ok(Err(e)) => Err(Unavailable::because("recording in the payment trail", e)),
+            Err(_) => Err(Unavailable::new(
+                "recording in the payment trail: no acknowledgement in time",
+            )),
         }
-    }
-}
-
-/// `webhook` or `reconcile`, as `inspect` shows it.
-pub fn source_name(source: Source) -> &'static str {
-    match source {
-        Source::Webhook => "webhook",
-        Source::Reconcile => "reconcile",
     }
 }
 
@@ -200,7 +197,7 @@ pub fn token(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{objects, token, Record};
-    use crate::stripe::event::StripeEvent;
+    use crate::stripe::event::parse;
 
     #[test]
     fn tokens_are_single_and_distinct() {
@@ -215,13 +212,13 @@ mod tests {
 
     #[test]
     fn an_event_names_its_session_intent_and_charge() {
-        let event = StripeEvent::parse(
+        let event = parse(
             br#"{"id":"evt_1","type":"charge.dispute.created","data":{"object":
                 {"id":"dp_1","charge":"ch_9","payment_intent":"pi_7"}}}"#,
         )
         .unwrap();
         assert_eq!(objects(&event), [None, Some("pi_7"), Some("ch_9")]);
-        let session = StripeEvent::parse(
+        let session = parse(
             br#"{"id":"evt_2","type":"checkout.session.completed","data":{"object":
                 {"id":"cs_test_1","payment_intent":"pi_7"}}}"#,
         )

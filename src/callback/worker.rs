@@ -13,6 +13,7 @@ use async_nats::{
     jetstream::{self, consumer::pull, kv, AckKind},
     HeaderMap,
 };
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use super::{client, guard, signing, Body, Failed, Job, Target};
@@ -200,7 +201,7 @@ impl Worker {
             .config
             .signing_secret
             .as_ref()
-            .map(|s| s.expose())
+            .map(|s| s.expose_secret())
             .unwrap_or_default();
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -281,7 +282,7 @@ impl Worker {
             .callback(&target.order_id, &job.webhook_id, attempt, &record)
             .await
         {
-            tracing::warn!(webhook_id = %job.webhook_id, error = %e, "callback attempt not recorded in the trail");
+            tracing::warn!(webhook_id = %job.webhook_id, error = crate::causes::chain(&e), "callback attempt not recorded in the trail");
         }
     }
 

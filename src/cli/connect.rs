@@ -28,7 +28,7 @@ pub struct Unreachable {
 }
 
 /// Connects to `servers` (comma-separated URLs), or says why not.
-pub async fn connect(servers: &str, auth: &NatsAuth) -> Result<Client, Unreachable> {
+pub async fn connect(servers: &str, auth: NatsAuth<'_>) -> Result<Client, Unreachable> {
     let unreachable = |cause: String| Unreachable {
         servers: shown_servers(servers),
         cause,
@@ -46,5 +46,5 @@ pub async fn connect(servers: &str, auth: &NatsAuth) -> Result<Client, Unreachab
 
 /// [`connect`] with the service's configuration.
 pub async fn connect_configured(config: &crate::Config) -> Result<Client, Unreachable> {
-    connect(&config.nats_servers.join(","), &config.nats_auth).await
+    connect(&config.nats_servers.join(","), config.nats_auth()).await
 }

@@ -37,7 +37,7 @@ pub async fn run(selection: Selection, force: bool) -> i32 {
         client
             .flush()
             .await
-            .map_err(|e| crate::error::Error::Unavailable(e.to_string()))?;
+            .map_err(|e| crate::error::Unavailable::because("flushing NATS", e))?;
         Ok::<_, crate::error::Error>((summary, failed))
     };
     match tokio::time::timeout(std::time::Duration::from_secs(600), result).await {

@@ -10,7 +10,7 @@ use crate::{config::NatsAuth, nats::state_log::shown_servers};
 pub async fn run(servers: String, subject: String) -> i32 {
     // A person waiting on a silent terminal cannot tell a NATS that is down from one with no payments.
     // (scripts/run.sh starts it once nats-server accepts connections.)
-    let client = match connect(&servers, &NatsAuth::None).await {
+    let client = match connect(&servers, NatsAuth::None).await {
         Ok(client) => client,
         Err(e) => {
             eprintln!("payments watch: {e}");

@@ -4,6 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use async_nats::{connection::State, Client, ConnectOptions, ServerAddr};
+use secrecy::ExposeSecret;
 
 use super::state_log::StateLog;
 use super::streams::Stores;
@@ -62,7 +63,7 @@ impl Nats {
             .max_reconnects(None)
             .event_callback(on_event)
             .reconnect_to_server_callback(on_attempt);
-        let options = authenticate(options, &config.nats_auth).await?;
+        let options = authenticate(options, config.nats_auth()).await?;
         let client = options
             .connect(servers.as_slice())
             .await
@@ -90,7 +91,7 @@ impl Nats {
 /// `options` with the configured NATS authentication.
 pub async fn authenticate(
     options: ConnectOptions,
-    auth: &NatsAuth,
+    auth: NatsAuth<'_>,
 ) -> Result<ConnectOptions, String> {
     Ok(match auth {
         NatsAuth::None => options,
@@ -98,9 +99,9 @@ pub async fn authenticate(
             .credentials_file(path)
             .await
             .map_err(|e| format!("NATS_CREDS_FILE: {e}"))?,
-        NatsAuth::Token(token) => options.token(token.expose().to_owned()),
+        NatsAuth::Token(token) => options.token(token.expose_secret().to_owned()),
         NatsAuth::UserPassword(user, password) => {
-            options.user_and_password(user.clone(), password.expose().to_owned())
+            options.user_and_password(user.to_owned(), password.expose_secret().to_owned())
         }
     })
 }

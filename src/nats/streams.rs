@@ -18,6 +18,9 @@ use super::provision::{self, SetupError};
 use crate::config::Config;
 
 pub const PAYMENTS_STREAM: &str = "PAYMENTS";
+/// Each payment's story, for `payments inspect` (`crate::trail`).
+pub const TRAIL_STREAM: &str = "PAYMENT_TRAIL";
+pub const TRAIL_PREFIX: &str = "payments.trail";
 pub const PAYMENTS_SUBJECTS: &str = "payment.>";
 /// Verified events are stored under `stripe.events.<event type>`.
 pub const EVENTS_SUBJECT_PREFIX: &str = "stripe.events";
@@ -139,7 +142,7 @@ fn durable_stream(
 /// full (a trail must never stop a payment), de-duplicates only over a short window (a write retried after a
 /// failure; `inspect` drops repeats itself), and answers direct gets.
 fn trail_stream(config: &Config) -> stream::Config {
-    let subjects = format!("{}.>", crate::trail::TRAIL_PREFIX);
+    let subjects = format!("{TRAIL_PREFIX}.>");
     let what = "Each payment's events, published outcomes and callback attempts (payments inspect)";
     stream::Config {
         discard: stream::DiscardPolicy::Old,
@@ -147,7 +150,7 @@ fn trail_stream(config: &Config) -> stream::Config {
         allow_direct: true,
         ..durable_stream(
             config,
-            crate::trail::TRAIL_STREAM,
+            TRAIL_STREAM,
             what,
             &subjects,
             config.limits.payments,

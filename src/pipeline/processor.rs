@@ -14,6 +14,8 @@ use async_nats::{
     header::NATS_MESSAGE_ID,
     jetstream::{self, consumer::pull, kv, AckKind},
 };
+use secrecy::ExposeSecret;
+use stripe_wire::Backoff;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -28,8 +30,8 @@ use crate::{
         outcome::{self, Plan, Unused},
     },
     stripe::{
-        client::StripeApi,
-        event::{header_safe, StripeEvent},
+        client::{StripeApi, StripeError},
+        event::{self, header_safe},
     },
     trail::{Received, Trail},
 };
@@ -75,8 +77,17 @@ pub enum Processed {
 pub enum ProcessError {
     #[error(transparent)]
     Failed(#[from] Error),
+    /// The Stripe API does not show yet what a succeeded payment will have (its charge, its receipt).
+    #[error("{0}")]
+    NotYet(&'static str),
     #[error("another worker is publishing outcomes of order {0:?}; try again shortly")]
     Busy(String),
+}
+
+impl From<StripeError> for ProcessError {
+    fn from(error: StripeError) -> Self {
+        ProcessError::Failed(error.into())
+    }
 }
 
 /// The circumstances of one processing attempt.
@@ -96,7 +107,7 @@ impl Processor {
         stripe: StripeApi,
         pressure: Pressure,
     ) -> Self {
-        let key = config.stripe_secret.expose();
+        let key = config.stripe_secret.expose_secret();
         Processor {
             trail: Trail::new(js.clone(), config.jetstream_timeout),
             js,
@@ -162,9 +173,10 @@ impl Processor {
                 AckKind::Ack
             }
             Err(ProcessError::Busy(_)) => AckKind::Nak(Some(BUSY_RETRY)),
-            Err(ProcessError::Failed(e)) => {
+            Err(e @ (ProcessError::Failed(_) | ProcessError::NotYet(_))) => {
                 let delay = backoff(delivered).min(self.retry_max);
-                tracing::info!(%event_id, error = %e, delivered, ?delay, "event will be retried");
+                let error = crate::causes::chain(e);
+                tracing::info!(%event_id, %error, delivered, ?delay, "event will be retried");
                 AckKind::Nak(Some(delay))
             }
         };
@@ -212,7 +224,7 @@ impl Processor {
         attempt: Attempt,
         received: Option<&Received>,
     ) -> Result<Processed, ProcessError> {
-        let event = match StripeEvent::parse(payload) {
+        let event = match event::parse(payload) {
             Ok(event) => event,
             Err(e) => return Ok(Processed::Ignored(Unused::Unusable(e.to_string()))),
         };
@@ -256,12 +268,12 @@ impl Processor {
     async fn record(
         &self,
         order_id: Option<&str>,
-        event: &StripeEvent,
+        event: &crate::payment::event::Event,
         received: Option<&Received>,
     ) -> Result<(), Error> {
         match (order_id, received) {
             (Some(order_id), Some(received)) if !order_id.is_empty() => {
-                self.trail.event(order_id, event, received).await
+                Ok(self.trail.event(order_id, event, received).await?)
             }
             _ => Ok(()),
         }
@@ -284,7 +296,7 @@ pub fn received(message: &jetstream::Message) -> Option<Received> {
     let info = message.info().ok()?;
     Some(Received {
         at: info.published.into(),
-        source: Source::of(message.headers.as_ref()),
+        source: Source::of(message.headers.as_ref()).as_str(),
     })
 }
 
@@ -297,10 +309,10 @@ fn event_id(message: &jetstream::Message) -> String {
         .unwrap_or_default()
 }
 
-/// 1 s, 2 s, 4 s … capped at 5 minutes.
+/// 1 s, 2 s, 4 s … capped at 5 minutes, by JetStream's delivery count.
 pub fn backoff(delivered: i64) -> Duration {
-    let exponent = delivered.clamp(1, 20) as u32 - 1;
-    Duration::from_secs(2_u64.saturating_pow(exponent).min(300))
+    const BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
+    BACKOFF.after(u32::try_from(delivered.max(0)).unwrap_or(u32::MAX))
 }
 
 #[cfg(test)]

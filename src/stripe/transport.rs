@@ -11,7 +11,7 @@ use stripe_client_core::{
     CustomizedStripeRequest, RequestBuilder, StripeClient, StripeClientErr, StripeMethod,
 };
 
-use crate::config::Secret;
+use secrecy::{ExposeSecret, SecretString};
 
 /// Why a Stripe call failed, before it is mapped to the service's `Error`.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +46,8 @@ pub struct Transport {
 }
 
 impl Transport {
-    pub fn new(secret: &Secret, api_base: &str, timeout: Duration) -> Result<Self, String> {
-        let mut auth = HeaderValue::try_from(format!("Bearer {}", secret.expose()))
+    pub fn new(secret: &SecretString, api_base: &str, timeout: Duration) -> Result<Self, String> {
+        let mut auth = HeaderValue::try_from(format!("Bearer {}", secret.expose_secret()))
             .map_err(|_| "STRIPE_SECRET is not usable as an HTTP header".to_owned())?;
         auth.set_sensitive(true);
         let version = HeaderValue::from_str(stripe_shared::version::VERSION.as_str())
