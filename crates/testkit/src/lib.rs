@@ -1,11 +1,13 @@
 //! A real `nats-server` with JetStream for tests and benchmarks: started on a free loopback port with its own
 //! store directory, never the developer's NATS on 4222. Readiness is read from the server's own log line, not
 //! guessed with sleeps. `stop` and `start_again` keep the port and the store, to test outages and restarts.
-//! `NatsCluster` is a 3-node cluster for what only a cluster shows.
+//! `NatsCluster` is a 3-node cluster for what only a cluster shows. `await_until` is how tests wait for anything.
 #![forbid(unsafe_code)]
 
 mod cluster;
+mod wait;
 pub use cluster::NatsCluster;
+pub use wait::{await_until, poll_until, TimedOut};
 
 use std::{
     io::{BufRead, BufReader},

@@ -1,0 +1,8 @@
+//! What the stand-in's test topics share: the typed async-stripe client and its sample session (`client`), raw
+//! HTTP against the API (`raw`), a webhook receiver with an independent signature check (`receiver`), an emulator
+//! wired to that receiver (`emulator`), and nothing else: waits go through `testkit::await_until`.
+
+pub mod client;
+pub mod emulator;
+pub mod raw;
+pub mod receiver;
