@@ -274,9 +274,11 @@ async fn an_unreachable_stripe_or_nats_fails_with_the_reason() {
         "{out}"
     );
 
+    // NATS unreachable, like every command: exit 2 at once, naming the server and the cause.
     let (code, out) = reconcile(&app, &["--since", "1h"], &[("NATS_SERVERS", &nats)]).await;
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("NATS could not be reached"), "{out}");
+    assert_eq!(code, 2, "{out}");
+    let named = format!("cannot connect to NATS at 127.0.0.1:{closed}: IO error");
+    assert!(out.contains(&named), "{out}");
 
     let wrong_key = "sk_test_not_the_right_key_123";
     let (code, out) = reconcile(&app, &["--since", "1h"], &[("STRIPE_SECRET", wrong_key)]).await;
