@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_nats::{Client, ConnectOptions};
 
 use crate::{
-    config::NatsAuth,
+    config::{Config, NatsAuth},
     nats::{connection::authenticate, state_log::shown_servers},
 };
 
@@ -45,6 +45,20 @@ pub async fn connect(servers: &str, auth: NatsAuth<'_>) -> Result<Client, Unreac
 }
 
 /// [`connect`] with the service's configuration.
-pub async fn connect_configured(config: &crate::Config) -> Result<Client, Unreachable> {
+pub async fn connect_configured(config: &Config) -> Result<Client, Unreachable> {
     connect(&config.nats_servers.join(","), config.nats_auth()).await
+}
+
+/// The service's configuration (environment and `.env`) and a NATS connection made with it. On failure the
+/// problem is printed, for `payments <command>`, and the exit status to end with is returned.
+pub async fn configured(command: &str) -> Result<(Config, Client), i32> {
+    let config = Config::from_env().map_err(|e| {
+        eprintln!("payments: {e}");
+        2
+    })?;
+    let client = connect_configured(&config).await.map_err(|e| {
+        eprintln!("payments {command}: {e}");
+        UNREACHABLE
+    })?;
+    Ok((config, client))
 }

@@ -7,29 +7,16 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 
-use super::connect::{connect_configured, UNREACHABLE};
-use crate::{
-    config::Config,
-    inspect::{inspect, table, InspectError},
-};
+use super::connect::{configured, UNREACHABLE};
+use crate::inspect::{inspect, table, InspectError};
 
 /// Longest an inspection may take once connected.
 const WITHIN: Duration = Duration::from_secs(30);
 
 pub async fn run(id: String, json: bool) -> i32 {
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("payments: {e}");
-            return 2;
-        }
-    };
-    let client = match connect_configured(&config).await {
-        Ok(client) => client,
-        Err(e) => {
-            eprintln!("payments inspect: {e}");
-            return UNREACHABLE;
-        }
+    let client = match configured("inspect").await {
+        Ok((_, client)) => client,
+        Err(code) => return code,
     };
     let js = jetstream::new(client);
     let timeline = match tokio::time::timeout(WITHIN, inspect(&js, id.trim())).await {

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use async_nats::{connection::State, jetstream};
 
-use super::connect::{connect_configured, UNREACHABLE};
+use super::connect::configured;
 use crate::{
     config::Config,
     nats::{connection::Nats, streams},
@@ -16,25 +16,18 @@ use crate::{
 };
 
 pub async fn run(since: SystemTime, until: Option<SystemTime>) -> i32 {
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("payments: {e}");
-            return 2;
-        }
-    };
     if until.is_some_and(|until| until < since) {
         eprintln!("payments reconcile: --until is before --since");
         return 2;
     }
     // Fail fast, naming the servers and the cause; the run itself then rides out short NATS hiccups.
-    match connect_configured(&config).await {
-        Ok(probe) => drop(probe),
-        Err(e) => {
-            eprintln!("payments reconcile: {e}");
-            return UNREACHABLE;
+    let config = match configured("reconcile").await {
+        Ok((config, probe)) => {
+            drop(probe);
+            config
         }
-    }
+        Err(code) => return code,
+    };
     let window = Window {
         since: unix(since),
         until: until.map(unix),

@@ -1,29 +1,16 @@
 //! `payments replay`: re-processes stored events with the service's own configuration (NATS and Stripe).
 
-use super::connect::{connect_configured, UNREACHABLE};
-use crate::{
-    config::Config,
-    pipeline::replay::{describe, Replayer, Selection},
-};
+use super::connect::configured;
+use crate::pipeline::replay::{describe, Replayer, Selection};
 
 pub async fn run(selection: Selection, force: bool) -> i32 {
     if selection.event_ids.is_empty() && selection.since.is_none() && selection.until.is_none() {
         eprintln!("payments replay: name events with --event, or a range with --since/--until");
         return 2;
     }
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("payments: {e}");
-            return 2;
-        }
-    };
-    let client = match connect_configured(&config).await {
-        Ok(client) => client,
-        Err(e) => {
-            eprintln!("payments replay: {e}");
-            return UNREACHABLE;
-        }
+    let (config, client) = match configured("replay").await {
+        Ok(connected) => connected,
+        Err(code) => return code,
     };
     let result = async {
         let replayer = Replayer::connect(&config, client.clone()).await?;
