@@ -3,7 +3,8 @@
 //! requests answer in Stripe's error shape and send nothing.
 
 use crate::support::emulator::{emulator, PAID};
-use serde_json::{json, Value};
+use crate::support::raw::get_json;
+use serde_json::json;
 use stripe_core::charge::RetrieveCharge;
 use stripe_core::dispute::RetrieveDispute;
 use stripe_core::DisputeStatus;
@@ -85,19 +86,8 @@ async fn refunds_in_part_then_in_full() {
         .await
         .unwrap();
     assert_eq!((charge.amount_refunded, charge.refunded), (4100, true));
-    let refund: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/v1/refunds/{}",
-            emulator.standin.base_url(),
-            rest["id"].as_str().unwrap()
-        ))
-        .bearer_auth("sk_test_x")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refund_path = format!("/v1/refunds/{}", rest["id"].as_str().unwrap());
+    let (_, refund) = get_json(&emulator.standin, &refund_path).await;
     assert_eq!(refund, rest);
 
     // Errors in Stripe's shape: nothing left, an unknown charge, a bad amount (form body).
