@@ -29,14 +29,16 @@ COPY .cargo .cargo
 COPY crates/stripe-standin/Cargo.toml crates/stripe-standin/
 COPY crates/stripe-wire/Cargo.toml crates/stripe-wire/
 COPY crates/testkit/Cargo.toml crates/testkit/
-RUN mkdir -p src crates/stripe-standin/src crates/stripe-wire/src crates/testkit/src \
+COPY crates/module-cycles/Cargo.toml crates/module-cycles/
+RUN mkdir -p src crates/stripe-standin/src crates/stripe-wire/src crates/testkit/src crates/module-cycles/src \
  && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
  && echo 'fn main() {}' > crates/stripe-standin/src/main.rs && touch crates/stripe-standin/src/lib.rs \
- && touch crates/stripe-wire/src/lib.rs crates/testkit/src/lib.rs \
+ && touch crates/stripe-wire/src/lib.rs crates/testkit/src/lib.rs crates/module-cycles/src/lib.rs \
+ && echo 'fn main() {}' > crates/module-cycles/src/main.rs \
  && cargo fetch --locked \
  && cargo build --release --locked --offline -p payments --no-default-features --bins \
  && cargo build --release --locked --offline -p stripe-standin --bins \
- && cargo clean --release --offline -p payments -p stripe-standin -p stripe-wire -p testkit
+ && cargo clean --release --offline -p payments -p stripe-standin -p stripe-wire -p testkit -p module-cycles
 
 # 2. The workspace's own code. Only what the binaries compile from (see .dockerignore). `install -s` strips the
 #    symbol tables (payments: 32 MB -> 22 MB); panics still report their message and source location.

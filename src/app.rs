@@ -14,9 +14,9 @@ use crate::{
     config::Config,
     http::{self, AppState, Shared},
     nats::{connection::Nats, create_session, streams},
-    payment::checkout::Checkout,
     pipeline::{inbox::Inbox, processor::Processor},
     stripe::{client::StripeApi, signature::Verifier},
+    usecase::create_checkout::Checkout,
 };
 
 /// The last step of shutdown; with the grace period it makes the contract's bound (grace + 5 s), with a margin.
@@ -48,7 +48,7 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr, source })?;
         crate::metrics::handle();
         let nats = Nats::connect(&config).await.map_err(StartupError::Setup)?;
-        let stripe = StripeApi::new(&config).map_err(|e| StartupError::Setup(e.to_string()))?;
+        let stripe = StripeApi::new(&config).map_err(StartupError::Setup)?;
         let secrets = config
             .stripe_endpoint_secrets
             .iter()

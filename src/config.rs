@@ -4,8 +4,8 @@
 //! `deserialize_with` function is the only parser of its variable (durations through `humantime-serde`, secrets
 //! as `secrecy::SecretString`, which never prints). The `.env` file is merged into the environment once, by the
 //! binary's `main` before anything reads a variable; this module reads only the environment it is given.
-//! Loading and validation ([`load`]) collect every problem before failing, so one start-up attempt tells an
-//! operator everything that is wrong, and no message ever contains a value.
+//! Loading and validation (`load.rs`, `validate.rs`) collect every problem before failing, so one start-up
+//! attempt tells an operator everything that is wrong, and no message ever contains a value.
 
 use std::{
     fmt,

@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod reconcile;
 pub mod stripe;
 pub mod telemetry;
+pub mod usecase;
 
 pub use app::Application;
 pub use config::Config;

@@ -5,12 +5,12 @@
 
 use libfuzzer_sys::fuzz_target;
 use payments::payment::{
-    lifecycle::{decide, History, Receipt, Verdict},
-    outcome::{plan, Plan},
+    lifecycle::{decide, History, Verdict},
+    outcome::{plan, Plan, Receipt},
 };
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(event) = payments::stripe::event::StripeEvent::parse(data) else {
+    let Ok(event) = payments::stripe::event::parse(data) else {
         return;
     };
     let _ = payments::stripe::event::header_safe(&event.id);

@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = payments::stripe::event::StripeEvent::parse(data);
+    let _ = payments::stripe::event::parse(data);
 });

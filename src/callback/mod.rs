@@ -21,9 +21,11 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     config::CallbackConfig,
-    error::Error,
-    nats::{connection::Nats, streams::CALLBACKS_SUBJECT},
-    payment::checkout::CallbackRequest,
+    nats::{
+        connection::Nats, idempotency::ClaimError, streams::CALLBACKS_SUBJECT,
+        unavailable::Unavailable,
+    },
+    payment::{checkout::CallbackRequest, idempotency::IdempotencyKey},
 };
 
 /// Where and how to call back, stored when the session is created.
@@ -68,13 +70,14 @@ pub struct Failed<'a> {
     pub last_status: u16,
 }
 
-/// The callback id of a create request: derived from its idempotency key, so a retried request (which Stripe
-/// answers with the same session) sends Stripe the same metadata and refers to the same target.
-pub fn callback_id(idempotency_key: &str) -> String {
-    format!(
-        "cb_{}",
-        &hex::encode(Sha256::digest(idempotency_key.as_bytes()))[..32]
-    )
+/// A callback target the service will not call: a `400` at create time.
+#[derive(Debug, thiserror::Error)]
+pub enum CallbackRefused {
+    #[error("callback is not available: the service has no CALLBACK_SIGNING_SECRET")]
+    NoSigningSecret,
+    /// The address is not a public one (or cannot be resolved).
+    #[error(transparent)]
+    Address(#[from] guard::GuardError),
 }
 
 /// The create-time side of callbacks: checking a requested target, and saving it.
@@ -90,16 +93,12 @@ impl Callbacks {
     }
 
     /// Refuses a callback the service cannot send: no signing secret, or a non-public address.
-    pub async fn check(&self, request: &CallbackRequest) -> Result<(), Error> {
+    pub async fn check(&self, request: &CallbackRequest) -> Result<(), CallbackRefused> {
         if self.config.signing_secret.is_none() {
-            return Err(Error::Invalid(
-                "callback is not available: the service has no CALLBACK_SIGNING_SECRET".into(),
-            ));
+            return Err(CallbackRefused::NoSigningSecret);
         }
-        guard::resolve(&request.url, self.config.allow_private, self.config.timeout)
-            .await
-            .map(|_| ())
-            .map_err(|e| Error::Invalid(e.to_string()))
+        guard::resolve(&request.url, self.config.allow_private, self.config.timeout).await?;
+        Ok(())
     }
 
     /// Keeps a session's target, once: a KV create, so no later request can move it. Finding it already kept
@@ -109,39 +108,36 @@ impl Callbacks {
         &self,
         id: &str,
         target: &Target,
-        idempotency_key: &str,
-    ) -> Result<(), Error> {
+        idempotency_key: &IdempotencyKey,
+    ) -> Result<(), ClaimError> {
+        const KEEPING: &str = "keeping the callback";
         let stores = self.nats.stores().ok_or_else(|| {
-            Error::Unavailable("NATS JetStream is not available to keep the callback".into())
+            Unavailable::new("NATS JetStream is not available to keep the callback")
         })?;
-        let unavailable =
-            |e: &dyn std::fmt::Display| Error::Unavailable(format!("keeping the callback: {e}"));
-        let value = serde_json::to_vec(target).map_err(|e| Error::Internal(e.to_string()))?;
+        let value = serde_json::to_vec(target).expect("a target serialises");
         // Twice at most: a target that expired between our create and our read is simply kept again.
         for _ in 0..2 {
             match stores.callbacks.create(id, value.clone().into()).await {
                 Ok(_) => return Ok(()),
                 Err(e) if e.kind() != CreateErrorKind::AlreadyExists => {
-                    return Err(unavailable(&e))
+                    return Err(Unavailable::because(KEEPING, e).into())
                 }
                 Err(_) => {}
             }
-            let Some(kept) = stores
+            let kept = stores
                 .callbacks
                 .get(id)
                 .await
-                .map_err(|e| unavailable(&e))?
-            else {
+                .map_err(|e| Unavailable::because(KEEPING, e))?;
+            let Some(kept) = kept else {
                 continue;
             };
             return match serde_json::from_slice::<Target>(&kept) {
                 Ok(kept) if kept.same_request(target) => Ok(()),
-                _ => Err(crate::payment::checkout::conflict(idempotency_key)),
+                _ => Err(idempotency_key.conflict().into()),
             };
         }
-        Err(Error::Unavailable(
-            "keeping the callback: its target kept changing".into(),
-        ))
+        Err(Unavailable::new("keeping the callback: its target kept changing").into())
     }
 }
 
@@ -159,7 +155,8 @@ pub async fn enqueue(
     callback_id: &str,
     outcome_id: &str,
     status: &str,
-) -> Result<(), Error> {
+) -> Result<(), Unavailable> {
+    const ENQUEUING: &str = "enqueuing a callback";
     let job = Job {
         callback_id: callback_id.to_owned(),
         webhook_id: format!(
@@ -173,8 +170,8 @@ pub async fn enqueue(
     let body = serde_json::to_vec(&job).expect("job serialises");
     js.publish_with_headers(CALLBACKS_SUBJECT, headers, body.into())
         .await
-        .map_err(|e| Error::Unavailable(format!("enqueuing a callback: {e}")))?
+        .map_err(|e| Unavailable::because(ENQUEUING, e))?
         .await
         .map(|_| ())
-        .map_err(|e| Error::Unavailable(format!("enqueuing a callback: {e}")))
+        .map_err(|e| Unavailable::because(ENQUEUING, e))
 }

@@ -9,12 +9,13 @@ use crate::causes::chain;
 const TIMEOUT: Duration = Duration::from_secs(3);
 
 pub async fn run(port: u16) -> i32 {
-    // Loopback only: a proxy from the environment must not take the probe elsewhere.
-    let client = match reqwest::Client::builder()
+    // Loopback only: neither a proxy from the environment nor a redirect may take the probe elsewhere.
+    let client = reqwest::Client::builder()
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(TIMEOUT)
-        .build()
-    {
+        .build();
+    let client = match client {
         Ok(client) => client,
         Err(e) => {
             eprintln!("payments healthcheck: cannot build an HTTP client: {e}");

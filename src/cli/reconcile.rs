@@ -47,7 +47,9 @@ async fn reconcile(config: &Config, window: Window) -> Result<Summary, Reconcile
     let stores = tokio::time::timeout(config.jetstream_timeout * 2, streams::ensure(&js, config))
         .await
         .map_err(|_| ReconcileError::NatsUnreachable(config.jetstream_timeout * 2))?
-        .map_err(|e| ReconcileError::Nats(crate::error::Error::Unavailable(e.to_string())))?;
+        .map_err(|e| {
+            ReconcileError::Nats(crate::error::Unavailable::because("JetStream", e).into())
+        })?;
     nats.set_stores(stores);
     let inbox = Inbox::new(nats.clone(), config.jetstream_timeout);
     let mut listing = Listing::new(config, window)?;
@@ -64,7 +66,7 @@ async fn reconcile(config: &Config, window: Window) -> Result<Summary, Reconcile
 async fn connect(config: &Config) -> Result<Nats, ReconcileError> {
     let nats = Nats::connect(config)
         .await
-        .map_err(|e| ReconcileError::Nats(crate::error::Error::Unavailable(e)))?;
+        .map_err(|e| ReconcileError::Nats(crate::error::Error::unavailable(e)))?;
     let patience = config.jetstream_timeout.max(Duration::from_secs(3));
     let connected = async {
         while nats.client.connection_state() != State::Connected {

@@ -21,7 +21,7 @@ pub async fn run(selection: Selection, force: bool) -> i32 {
     let result = async {
         let nats = Nats::connect(&config)
             .await
-            .map_err(crate::error::Error::Unavailable)?;
+            .map_err(crate::error::Error::unavailable)?;
         let replayer = Replayer::connect(&config, nats.client.clone()).await?;
         let mut failed = 0;
         let summary = replayer
@@ -33,7 +33,7 @@ pub async fn run(selection: Selection, force: bool) -> i32 {
         nats.client
             .flush()
             .await
-            .map_err(|e| crate::error::Error::Unavailable(e.to_string()))?;
+            .map_err(|e| crate::error::Unavailable::because("flushing NATS", e))?;
         Ok::<_, crate::error::Error>((summary, failed))
     };
     match tokio::time::timeout(std::time::Duration::from_secs(600), result).await {

@@ -13,8 +13,8 @@ use axum::{
 use bytes::BytesMut;
 use futures::StreamExt;
 
+use super::error::HttpError;
 use super::AppState;
-use crate::error::Error;
 
 /// The raw bytes of a body that must be JSON (by `Content-Type` when one is given).
 pub struct JsonBytes(pub Bytes);
@@ -23,9 +23,9 @@ pub struct JsonBytes(pub Bytes);
 pub struct RawBody(pub Bytes);
 
 impl FromRequest<AppState> for JsonBytes {
-    type Rejection = Error;
+    type Rejection = HttpError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, HttpError> {
         if let Some(content_type) = req.headers().get(CONTENT_TYPE) {
             let essence = content_type
                 .to_str()
@@ -36,9 +36,7 @@ impl FromRequest<AppState> for JsonBytes {
                 .trim()
                 .to_ascii_lowercase();
             if essence != "application/json" && !essence.ends_with("+json") {
-                return Err(Error::UnsupportedMediaType(
-                    "Content-Type must be application/json".into(),
-                ));
+                return Err(HttpError::UnsupportedMediaType);
             }
         }
         let RawBody(bytes) = RawBody::from_request(req, state).await?;
@@ -47,12 +45,12 @@ impl FromRequest<AppState> for JsonBytes {
 }
 
 impl FromRequest<AppState> for RawBody {
-    type Rejection = Error;
+    type Rejection = HttpError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, HttpError> {
         let read = tokio::time::timeout(state.body_timeout, read_body(req, state.body_limit));
         read.await
-            .map_err(|_| Error::BodyTimeout(state.body_timeout))?
+            .map_err(|_| HttpError::BodyTimeout(state.body_timeout))?
             .map(RawBody)
     }
 }
@@ -63,24 +61,23 @@ impl FromRequest<AppState> for RawBody {
 /// chunk shares hyper's whole read buffer (8 KiB or more). A client trickling one byte per second thus pinned 8 KiB
 /// per byte (the slow-clients bench: 200 MB for 1,000 such clients). Here a body that arrives in one chunk (the
 /// usual case) is kept as it is, and one in several chunks is copied, so only the bytes received are held.
-async fn read_body(req: Request, limit: usize) -> Result<Bytes, Error> {
+async fn read_body(req: Request, limit: usize) -> Result<Bytes, HttpError> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(Error::PayloadTooLarge(limit));
+        return Err(HttpError::PayloadTooLarge(limit));
     }
     let mut chunks = req.into_body().into_data_stream();
     let mut first: Option<Bytes> = None;
     let mut copied = BytesMut::new();
     while let Some(chunk) = chunks.next().await {
-        let chunk =
-            chunk.map_err(|e| Error::Invalid(format!("could not read the request body: {e}")))?;
+        let chunk = chunk.map_err(HttpError::BodyUnreadable)?;
         let received = first.as_ref().map_or(0, Bytes::len) + copied.len() + chunk.len();
         if received > limit {
-            return Err(Error::PayloadTooLarge(limit));
+            return Err(HttpError::PayloadTooLarge(limit));
         }
         match first.take() {
             None if copied.is_empty() => first = Some(chunk),

@@ -1,8 +1,10 @@
 //! The HTTP API (CONTRACT §2): the router, its shared state, and JSON answers for unknown routes and methods.
 
 mod body;
+pub mod error;
 mod observe;
 mod pages;
+mod schema;
 pub mod server;
 mod sessions;
 mod status;
@@ -11,13 +13,14 @@ mod webhook;
 use std::sync::Arc;
 
 use crate::{
-    error::Error, nats::connection::Nats, payment::checkout::Checkout, pipeline::inbox::Inbox,
-    stripe::signature::Verifier,
+    nats::connection::Nats, pipeline::inbox::Inbox, stripe::signature::Verifier,
+    usecase::create_checkout::Checkout,
 };
 use axum::{
     extract::{DefaultBodyLimit, Request},
     Router,
 };
+use error::HttpError;
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -68,7 +71,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         title = "payments",
         description = "Stripe Checkout sessions and verified Stripe webhooks, published as payment events on NATS JetStream."
     ),
-    components(schemas(crate::error::ErrorBody))
+    components(schemas(error::ErrorBody))
 )]
 struct ApiDoc;
 
@@ -83,18 +86,16 @@ pub fn router(state: AppState) -> Router {
     observe::layer(routes)
 }
 
-async fn not_found(request: Request) -> Error {
-    Error::NotFound(format!(
-        "Cannot {} {}",
-        request.method(),
-        request.uri().path()
-    ))
+async fn not_found(request: Request) -> HttpError {
+    HttpError::NotFound {
+        method: request.method().to_string(),
+        path: request.uri().path().to_owned(),
+    }
 }
 
-async fn method_not_allowed(request: Request) -> Error {
-    Error::MethodNotAllowed(format!(
-        "{} is not allowed on {}",
-        request.method(),
-        request.uri().path()
-    ))
+async fn method_not_allowed(request: Request) -> HttpError {
+    HttpError::MethodNotAllowed {
+        method: request.method().to_string(),
+        path: request.uri().path().to_owned(),
+    }
 }

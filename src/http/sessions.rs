@@ -2,40 +2,46 @@
 
 use axum::{extract::State, http::HeaderMap, Json};
 
-use super::{body::JsonBytes, AppState};
-use crate::{error::Error, payment::checkout::SessionCreated};
+use super::{body::JsonBytes, error::HttpError, AppState};
+use crate::{payment::checkout::SessionCreated, usecase::create_checkout::CreateCheckout};
 
 /// Create a Stripe Checkout Session for an order.
 #[utoipa::path(
     post,
     path = "/payments/create-session",
     tag = "sessions",
-    request_body = crate::payment::checkout::Wire,
+    request_body = super::schema::CreateSessionRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replaces the key derived from the request")),
     responses(
-        (status = 200, description = "Session created (or the same one again for an identical retry)", body = SessionCreated),
-        (status = 400, description = "Invalid request; the message names the field", body = crate::error::ErrorBody),
-        (status = 409, description = "The Idempotency-Key was used for another request; nothing was created or changed", body = crate::error::ErrorBody),
-        (status = 413, description = "Body over HTTP_BODY_LIMIT", body = crate::error::ErrorBody),
-        (status = 408, description = "Body not received within HTTP_BODY_TIMEOUT; the connection is closed", body = crate::error::ErrorBody),
-        (status = 415, description = "Body is not JSON", body = crate::error::ErrorBody),
-        (status = 502, description = "Stripe refused; its message is passed on", body = crate::error::ErrorBody),
-        (status = 503, description = "Stripe unreachable or too slow", body = crate::error::ErrorBody),
+        (status = 200, description = "Session created (or the same one again for an identical retry)", body = super::schema::SessionCreated),
+        (status = 400, description = "Invalid request; the message names the field", body = super::error::ErrorBody),
+        (status = 409, description = "The Idempotency-Key was used for another request; nothing was created or changed", body = super::error::ErrorBody),
+        (status = 413, description = "Body over HTTP_BODY_LIMIT", body = super::error::ErrorBody),
+        (status = 408, description = "Body not received within HTTP_BODY_TIMEOUT; the connection is closed", body = super::error::ErrorBody),
+        (status = 415, description = "Body is not JSON", body = super::error::ErrorBody),
+        (status = 502, description = "Stripe refused; its message is passed on", body = super::error::ErrorBody),
+        (status = 503, description = "Stripe unreachable or too slow", body = super::error::ErrorBody),
     )
 )]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     JsonBytes(body): JsonBytes,
-) -> Result<Json<SessionCreated>, Error> {
-    let key =
-        match headers.get("idempotency-key") {
-            Some(value) => Some(value.to_str().map_err(|_| {
-                Error::Invalid("Idempotency-Key header must be visible ASCII".into())
-            })?),
-            None => None,
-        };
-    let created = state.checkout.create(&body, key).await?;
+) -> Result<Json<SessionCreated>, HttpError> {
+    let idempotency_key = match headers.get("idempotency-key") {
+        Some(value) => Some(
+            value
+                .to_str()
+                .map_err(|_| HttpError::KeyNotAscii)?
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let input = CreateCheckout {
+        idempotency_key,
+        ..CreateCheckout::new(body)
+    };
+    let created = state.checkout.create(input).await?;
     tracing::info!(session = %created.session_id, "session created");
     Ok(Json(created))
 }
@@ -45,17 +51,17 @@ pub async fn create(
     post,
     path = "/payments/create-payment-session",
     tag = "sessions",
-    request_body = crate::payment::checkout::Wire,
+    request_body = super::schema::CreateSessionRequest,
     responses(
-        (status = 200, body = SessionCreated),
-        (status = "4XX", description = "As for /payments/create-session", body = crate::error::ErrorBody),
-        (status = "5XX", description = "As for /payments/create-session", body = crate::error::ErrorBody),
+        (status = 200, body = super::schema::SessionCreated),
+        (status = "4XX", description = "As for /payments/create-session", body = super::error::ErrorBody),
+        (status = "5XX", description = "As for /payments/create-session", body = super::error::ErrorBody),
     )
 )]
 pub async fn create_alias(
     state: State<AppState>,
     headers: HeaderMap,
     body: JsonBytes,
-) -> Result<Json<SessionCreated>, Error> {
+) -> Result<Json<SessionCreated>, HttpError> {
     create(state, headers, body).await
 }

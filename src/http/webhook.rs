@@ -6,8 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::{extract::State, http::HeaderMap, Json};
 use sha2::{Digest, Sha256};
 
-use super::{body::RawBody, AppState};
-use crate::{error::Error, metrics, pipeline::inbox::Stored, stripe::event::EventHead};
+use super::{body::RawBody, error::HttpError, AppState};
+use crate::{metrics, pipeline::inbox::Stored, stripe::event::EventHead};
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Received {
@@ -26,17 +26,17 @@ pub struct Received {
     params(("Stripe-Signature" = String, Header, description = "t=<unix>,v1=<hex HMAC-SHA256>[,v1=…]")),
     responses(
         (status = 200, description = "Stored durably (or one already stored)", body = Received),
-        (status = 400, description = "Webhook Error: the signature does not verify (reason given)", body = crate::error::ErrorBody),
-        (status = 413, description = "Body over HTTP_BODY_LIMIT", body = crate::error::ErrorBody),
-        (status = 408, description = "Body not received within HTTP_BODY_TIMEOUT; the connection is closed", body = crate::error::ErrorBody),
-        (status = 503, description = "Could not be stored durably now; Stripe will deliver it again", body = crate::error::ErrorBody),
+        (status = 400, description = "Webhook Error: the signature does not verify (reason given)", body = super::error::ErrorBody),
+        (status = 413, description = "Body over HTTP_BODY_LIMIT", body = super::error::ErrorBody),
+        (status = 408, description = "Body not received within HTTP_BODY_TIMEOUT; the connection is closed", body = super::error::ErrorBody),
+        (status = 503, description = "Could not be stored durably now; Stripe will deliver it again", body = super::error::ErrorBody),
     )
 )]
 pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawBody(body): RawBody,
-) -> Result<Json<Received>, Error> {
+) -> Result<Json<Received>, HttpError> {
     let signature = headers.get("stripe-signature").map(|v| v.as_bytes());
     state
         .verifier
@@ -44,7 +44,7 @@ pub async fn receive(
         .map_err(|e| {
             tracing::info!(reason = %e, "webhook refused");
             metrics::webhook_event("unknown", "rejected_signature");
-            Error::Signature(e.to_string())
+            HttpError::Signature(e)
         })?;
     let (head, reply_id) = match EventHead::parse(&body) {
         Ok(head) => {
@@ -64,9 +64,11 @@ pub async fn receive(
         }
     };
     tracing::Span::current().record("event_id", head.id.as_str());
-    let stored = state.inbox.store(&head, body).await.inspect_err(|_| {
-        metrics::webhook_event(&head.event_type, "unavailable");
-    })?;
+    let stored = state
+        .inbox
+        .store(&head, body)
+        .await
+        .inspect_err(|_| metrics::webhook_event(&head.event_type, "unavailable"))?;
     if stored == Stored::Duplicate {
         metrics::webhook_event(&head.event_type, "duplicate");
     }

@@ -1,15 +1,18 @@
 //! The NATS micro service `payments` with endpoint `create.payment.session` in queue group `payments`:
 //! replicas share the requests, each is answered once, and `$SRV.PING|INFO|STATS` find the service.
 
-use async_nats::{service::ServiceExt, HeaderMap, HeaderValue};
+use async_nats::service::ServiceExt;
+use bytes::Bytes;
 use futures::StreamExt;
-use std::str::FromStr;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use tracing::Instrument;
 
-use super::envelope::{self, Incoming};
-use crate::{error::Error, payment::checkout::Checkout};
+use super::envelope::{self, ErrorBody, Incoming};
+use crate::{
+    error::Error,
+    usecase::create_checkout::{Checkout, CreateCheckout},
+};
 
 pub const SUBJECT: &str = "create.payment.session";
 pub const SERVICE_NAME: &str = "payments";
@@ -70,11 +73,15 @@ async fn answer(
         return;
     }
     // A caller's key, in either wire format (NestJS can send NATS headers with a `NatsRecord`).
-    let key = message
+    let idempotency_key = message
         .headers
         .as_ref()
         .and_then(|h| h.get("Idempotency-Key"))
         .map(|v| v.as_str().to_owned());
+    let input = |body: Bytes| CreateCheckout {
+        idempotency_key: idempotency_key.clone(),
+        ..CreateCheckout::new(body)
+    };
     let sent = match incoming {
         Incoming::NestJs { id: None, .. } => {
             tracing::debug!("NestJS packet without id is an event: no reply");
@@ -82,14 +89,15 @@ async fn answer(
         }
         Incoming::NestJs { id: Some(id), data } => {
             let body = data.as_ref().map_or("null", |d| d.get());
-            let result = checkout.create(body.as_bytes(), key.as_deref()).await;
+            let body = Bytes::copy_from_slice(body.as_bytes());
+            let result = checkout.create(input(body)).await;
             log_result("nestjs", &result);
             request
                 .respond(Ok(envelope::nest_reply(&id, &result).into()))
                 .await
         }
-        Incoming::Plain(body) => {
-            let result = checkout.create(body, key.as_deref()).await;
+        Incoming::Plain(_) => {
+            let result = checkout.create(input(message.payload.clone())).await;
             log_result("plain", &result);
             match result {
                 Ok(created) => {
@@ -98,14 +106,11 @@ async fn answer(
                 }
                 Err(error) => {
                     // The service API's own error reply has an empty body; the contract wants the body too.
-                    let mut headers = HeaderMap::new();
-                    // Fallible conversion: the message may quote data from outside; a bad one must not panic.
-                    let text =
-                        HeaderValue::from_str(&one_line(&error.message())).unwrap_or_default();
-                    headers.insert("Nats-Service-Error", text);
-                    headers.insert("Nats-Service-Error-Code", error.status().as_str());
-                    let json = serde_json::to_vec(&error.body()).expect("error serialises");
-                    request.respond_with_headers(Ok(json.into()), headers).await
+                    let body = ErrorBody::of(&error);
+                    let json = serde_json::to_vec(&body).expect("error serialises");
+                    request
+                        .respond_with_headers(Ok(json.into()), body.headers())
+                        .await
                 }
             }
         }
@@ -122,8 +127,10 @@ fn log_result<T>(format: &'static str, result: &Result<T, Error>) {
             tracing::info!(format, "session created");
         }
         Err(e) => {
-            crate::metrics::nats_request(format, e.status().as_u16());
-            tracing::info!(format, status = e.status().as_u16(), error = %e, "create refused");
+            let status = ErrorBody::of(e).status;
+            crate::metrics::nats_request(format, status);
+            let error = crate::causes::chain(e);
+            tracing::info!(format, status, %error, "create refused");
         }
     }
 }
@@ -137,9 +144,4 @@ fn request_id(message: &async_nats::Message, incoming: &Incoming) -> String {
         Incoming::NestJs { id: Some(id), .. } => id.get().trim_matches('"').to_owned(),
         _ => String::new(),
     }
-}
-
-/// Header values cannot hold line breaks.
-fn one_line(text: &str) -> String {
-    text.replace(['\r', '\n'], " ")
 }

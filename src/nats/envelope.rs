@@ -1,10 +1,16 @@
 //! The two wire formats of `create.payment.session`, told apart per message (CONTRACT §3):
-//! NestJS `ClientProxy.send` packets `{"pattern","data","id"}` and plain JSON bodies of any NATS client.
+//! NestJS `ClientProxy.send` packets `{"pattern","data","id"}` and plain JSON bodies of any NATS client; and the
+//! one mapping of errors to what NATS callers get: a status, the `{"status","message"}` body (alone, or as the
+//! NestJS `err`), and the `Nats-Service-Error` headers.
 
+use std::str::FromStr;
+
+use async_nats::{HeaderMap, HeaderValue};
 use serde::{de::IgnoredAny, Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::error::{Error, ErrorBody};
+use super::idempotency::ClaimError;
+use crate::{error::Error, stripe::client::StripeError};
 
 /// A request as it arrived.
 #[derive(Debug)]
@@ -40,6 +46,44 @@ pub fn classify(payload: &[u8]) -> Incoming<'_> {
     }
 }
 
+/// `{"status":400,"message":"…"}`: a plain reply's body, and a NestJS reply's `err`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub status: u16,
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// The status is the one an HTTP caller gets for the same error (CONTRACT §3: NestJS callers read it).
+    pub fn of(error: &Error) -> Self {
+        let status = match error {
+            Error::Invalid(_) | Error::Callback(_) => 400,
+            Error::Claim(ClaimError::Conflict(_)) => 409,
+            Error::Stripe(StripeError::Unavailable { .. })
+            | Error::Claim(ClaimError::Unavailable(_))
+            | Error::Unavailable(_) => 503,
+            Error::Stripe(_) => 502,
+            Error::Internal(_) => 500,
+        };
+        ErrorBody {
+            status,
+            message: error.client_message(),
+        }
+    }
+
+    /// `Nats-Service-Error` and `Nats-Service-Error-Code`, as the NATS service API sets them.
+    pub fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        // Fallible conversion: the message may quote data from outside; a bad one must not panic. Header values
+        // cannot hold line breaks.
+        let text =
+            HeaderValue::from_str(&self.message.replace(['\r', '\n'], " ")).unwrap_or_default();
+        headers.insert("Nats-Service-Error", text);
+        headers.insert("Nats-Service-Error-Code", self.status.to_string().as_str());
+        headers
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct NestReply<'a, T: Serialize> {
@@ -63,7 +107,7 @@ pub fn nest_reply<T: Serialize>(id: &RawValue, result: &Result<T, Error>) -> Vec
         },
         Err(error) => NestReply {
             response: None,
-            err: Some(error.body()),
+            err: Some(ErrorBody::of(error)),
             is_disposed: true,
             id,
         },
@@ -106,7 +150,7 @@ mod tests {
             serde_json::json!({"response":{"sessionId":"cs_1"},"isDisposed":true,"id":"x1"})
         );
         let err: Result<serde_json::Value, Error> =
-            Err(Error::Invalid("orderId is required".into()));
+            Err(crate::payment::checkout::Invalid::Missing("orderId".into()).into());
         let v: serde_json::Value = serde_json::from_slice(&nest_reply(&id, &err)).unwrap();
         assert_eq!(
             v,

@@ -5,6 +5,8 @@ pub mod connection;
 pub mod consumer;
 pub mod create_session;
 pub mod envelope;
+pub mod idempotency;
 pub mod provision;
 pub(crate) mod state_log;
 pub mod streams;
+pub mod unavailable;

@@ -9,7 +9,10 @@ use bytes::Bytes;
 
 use super::pressure::Pressure;
 use crate::{
-    error::Error, nats::connection::Nats, nats::streams::event_subject, stripe::event::EventHead,
+    error::{BoxError, Error, Unavailable},
+    nats::connection::Nats,
+    nats::streams::event_subject,
+    stripe::event::EventHead,
 };
 
 #[derive(Clone)]
@@ -66,10 +69,11 @@ impl Inbox {
         body: Bytes,
         source: Source,
     ) -> Result<Stored, Error> {
-        let unavailable = |why: String| {
-            tracing::warn!(event_id = %head.id, %why, "event not stored");
-            Error::Unavailable(format!(
-                "the event could not be stored durably ({why}); Stripe will deliver it again"
+        let unavailable = |why: BoxError| {
+            tracing::warn!(event_id = %head.id, why = %crate::causes::chain(&*why), "event not stored");
+            Error::from(Unavailable::because(
+                "the event could not be stored durably; Stripe will deliver it again",
+                why,
             ))
         };
         // While disconnected a publish would only be buffered: refuse at once instead.
@@ -96,7 +100,7 @@ impl Inbox {
         match result {
             Ok(Ok(ack)) if ack.duplicate => Ok(Stored::Duplicate),
             Ok(Ok(_)) => Ok(Stored::New),
-            Ok(Err(e)) => Err(unavailable(e.to_string())),
+            Ok(Err(e)) => Err(unavailable(e.into())),
             Err(_) => Err(unavailable("JetStream did not acknowledge in time".into())),
         }
     }

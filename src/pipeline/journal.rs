@@ -29,7 +29,10 @@ use async_nats::jetstream::kv::{self, Operation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{error::Error, payment::lifecycle::History};
+use crate::{
+    error::{BoxError, Error, Unavailable},
+    payment::lifecycle::History,
+};
 
 /// Value of an outcome key written by the ledger of earlier versions (`succeeded.pi_…` → `published`).
 const LEGACY_PUBLISHED: &[u8] = b"published";
@@ -210,8 +213,8 @@ fn charge_key(charge: &str) -> String {
     crate::payment::outcome::outcome_id("charge", &[charge])
 }
 
-fn unavailable(e: impl std::fmt::Display) -> Error {
-    Error::Unavailable(format!("order journal: {e}"))
+fn unavailable(e: impl Into<BoxError>) -> Error {
+    Unavailable::because("order journal", e).into()
 }
 
 #[cfg(test)]

@@ -30,8 +30,8 @@ use crate::{
         outcome::{self, Plan, Unused},
     },
     stripe::{
-        client::StripeApi,
-        event::{header_safe, StripeEvent},
+        client::{StripeApi, StripeError},
+        event::{self, header_safe},
     },
 };
 
@@ -74,8 +74,17 @@ pub enum Processed {
 pub enum ProcessError {
     #[error(transparent)]
     Failed(#[from] Error),
+    /// The Stripe API does not show yet what a succeeded payment will have (its charge, its receipt).
+    #[error("{0}")]
+    NotYet(&'static str),
     #[error("another worker is publishing outcomes of order {0:?}; try again shortly")]
     Busy(String),
+}
+
+impl From<StripeError> for ProcessError {
+    fn from(error: StripeError) -> Self {
+        ProcessError::Failed(error.into())
+    }
 }
 
 /// The circumstances of one processing attempt.
@@ -160,9 +169,10 @@ impl Processor {
                 AckKind::Ack
             }
             Err(ProcessError::Busy(_)) => AckKind::Nak(Some(BUSY_RETRY)),
-            Err(ProcessError::Failed(e)) => {
+            Err(e @ (ProcessError::Failed(_) | ProcessError::NotYet(_))) => {
                 let delay = backoff(delivered).min(self.retry_max);
-                tracing::info!(%event_id, error = %e, delivered, ?delay, "event will be retried");
+                let error = crate::causes::chain(e);
+                tracing::info!(%event_id, %error, delivered, ?delay, "event will be retried");
                 AckKind::Nak(Some(delay))
             }
         };
@@ -206,7 +216,7 @@ impl Processor {
         force: Option<&str>,
         attempt: Attempt,
     ) -> Result<Processed, ProcessError> {
-        let event = match StripeEvent::parse(payload) {
+        let event = match event::parse(payload) {
             Ok(event) => event,
             Err(e) => return Ok(Processed::Ignored(Unused::Unusable(e.to_string()))),
         };

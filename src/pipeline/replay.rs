@@ -17,7 +17,12 @@ use super::{
     pressure::Pressure,
     processor::{Attempt, ProcessError, Processed, Processor, STALE_AFTER},
 };
-use crate::{config::Config, error::Error, nats::streams, payment::outcome::Unused};
+use crate::{
+    config::Config,
+    error::{BoxError, Error, Unavailable},
+    nats::streams,
+    payment::outcome::Unused,
+};
 
 /// An operator's replay waits for a live worker's publication of the same order (and completes one left by a
 /// dead worker, which stays unchanged this long) instead of failing at once.
@@ -61,8 +66,8 @@ impl Replayer {
         let js = jetstream::new(client);
         let stores = streams::ensure(&js, config)
             .await
-            .map_err(|e| Error::Unavailable(format!("JetStream: {e}")))?;
-        let stripe = crate::stripe::client::StripeApi::new(config)?;
+            .map_err(|e| Unavailable::because("JetStream", e))?;
+        let stripe = crate::stripe::client::StripeApi::new(config).map_err(Error::Internal)?;
         let processor = Processor::new(
             config,
             js.clone(),
@@ -84,17 +89,15 @@ impl Replayer {
         force: bool,
         mut report: impl FnMut(&Replayed),
     ) -> Result<Summary, Error> {
-        let unavailable =
-            |e: &dyn std::fmt::Display| Error::Unavailable(format!("events stream: {e}"));
         let mut stream = self
             .js
             .get_stream(&self.stream)
             .await
-            .map_err(|e| unavailable(&e))?;
+            .map_err(unavailable)?;
         let last = stream
             .info()
             .await
-            .map_err(|e| unavailable(&e))?
+            .map_err(unavailable)?
             .state
             .last_sequence;
         if last == 0 {
@@ -115,8 +118,8 @@ impl Replayer {
                 ..Default::default()
             })
             .await
-            .map_err(|e| unavailable(&e))?;
-        let mut messages = consumer.messages().await.map_err(|e| unavailable(&e))?;
+            .map_err(unavailable)?;
+        let mut messages = consumer.messages().await.map_err(unavailable)?;
         let suffix = force.then(|| {
             let ms = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -127,8 +130,8 @@ impl Replayer {
         let mut remaining = selection.event_ids.clone();
         let mut replayed = 0;
         while let Some(message) = messages.next().await {
-            let message = message.map_err(|e| unavailable(&e))?;
-            let info = message.info().map_err(|e| unavailable(&e))?;
+            let message = message.map_err(unavailable)?;
+            let info = message.info().map_err(unavailable)?;
             let (sequence, published) = (info.stream_sequence, SystemTime::from(info.published));
             let header = |name: &str| {
                 message
@@ -182,4 +185,8 @@ pub fn describe(replayed: &Replayed, force: bool) -> String {
         Err(e) => format!("failed: {e}"),
     };
     format!("{} {} → {what}", replayed.event_id, replayed.event_type)
+}
+
+fn unavailable(e: impl Into<BoxError>) -> Error {
+    Unavailable::because("events stream", e).into()
 }

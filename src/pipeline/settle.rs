@@ -10,14 +10,15 @@ use super::{
     processor::{Attempt, ProcessError, Processed, Processor},
 };
 use crate::{
-    error::Error,
+    error::{Error, Unavailable},
     metrics,
     nats::streams::PAYMENTS_STREAM,
+    payment::event::Event,
     payment::{
-        lifecycle::{self, History, News, Receipt, Verdict},
-        outcome::{ChargeLookup, Message, Outcome, Report, Unused},
+        lifecycle::{self, History, Verdict},
+        outcome::{ChargeLookup, Message, News, Outcome, Receipt, Report, Unused},
     },
-    stripe::event::StripeEvent,
+    stripe::client::StripeError,
 };
 
 /// Longest pause between two looks at a busy order.
@@ -29,7 +30,7 @@ impl Processor {
     pub(super) async fn resolve(
         &self,
         mut report: Report,
-        event: &StripeEvent,
+        event: &Event,
     ) -> Result<Result<Report, Unused>, ProcessError> {
         // Unpaid news needs no payment intent (a session can expire before it has one).
         let needs_intent =
@@ -52,8 +53,8 @@ impl Processor {
         } else {
             let details = match self.stripe.charge_details(&charge).await {
                 Ok(details) => details,
-                Err(Error::StripeNotFound(why)) => {
-                    return unusable(&format!("charge {charge} is unknown to Stripe ({why})"))
+                Err(StripeError::NotFound { message }) => {
+                    return unusable(&format!("charge {charge} is unknown to Stripe ({message})"))
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -86,7 +87,7 @@ impl Processor {
     /// Decides and publishes under the order's journal entry; see `journal` for the protocol.
     pub(super) async fn settle(
         &self,
-        event: &StripeEvent,
+        event: &Event,
         mut report: Report,
         attempt: Attempt,
     ) -> Result<Processed, ProcessError> {
@@ -191,7 +192,7 @@ impl Processor {
     /// `--force`: publishes what the event reports as if nothing had been published, under new outcome ids.
     pub(super) async fn force(
         &self,
-        event: &StripeEvent,
+        event: &Event,
         mut report: Report,
         suffix: &str,
     ) -> Result<Processed, ProcessError> {
@@ -266,15 +267,14 @@ impl Processor {
         let receipt = match found {
             Ok(receipt) => receipt,
             // An event of another account or mode: no retry will find it.
-            Err(Error::StripeNotFound(why)) => return Ok(Err(Unused::Unusable(why))),
+            Err(StripeError::NotFound { message }) => return Ok(Err(Unused::Unusable(message))),
             Err(e) => return Err(e.into()),
         };
         // A succeeded payment has a charge with a receipt; until Stripe shows it, try again later.
-        let receipt = receipt
-            .ok_or_else(|| Error::StripeUnavailable("the payment has no charge yet".into()))?;
+        let receipt = receipt.ok_or(ProcessError::NotYet("the payment has no charge yet"))?;
         let receipt_url = receipt
             .receipt_url
-            .ok_or_else(|| Error::StripeUnavailable("the charge has no receipt URL yet".into()))?;
+            .ok_or(ProcessError::NotYet("the charge has no receipt URL yet"))?;
         Ok(Ok(Receipt {
             charge_id: receipt.charge_id,
             receipt_url,
@@ -283,7 +283,7 @@ impl Processor {
 
     fn publications(
         &self,
-        event: &StripeEvent,
+        event: &Event,
         report: &Report,
         outcomes: &[Outcome],
     ) -> Vec<Publication> {
@@ -344,11 +344,12 @@ impl Processor {
         metrics::jetstream_publish(PAYMENTS_STREAM, matches!(result, Ok(Ok(_))), started);
         match result {
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(Error::Unavailable(format!("publishing {id}: {e}"))),
+            Ok(Err(e)) => return Err(Unavailable::because(format!("publishing {id}"), e).into()),
             Err(_) => {
-                return Err(Error::Unavailable(format!(
+                return Err(Unavailable::new(format!(
                     "publishing {id}: no acknowledgement in time"
-                )))
+                ))
+                .into())
             }
         }
         if let Some((callback_id, status)) = &publication.callback {

@@ -17,7 +17,10 @@ use async_nats::jetstream::{
 use bytes::Bytes;
 
 use super::ReconcileError;
-use crate::{config::Config, error::Error};
+use crate::{
+    config::Config,
+    error::{BoxError, Unavailable},
+};
 
 pub const BUCKET: &str = "payment_reconcile";
 const LEASE: &str = "lease";
@@ -75,8 +78,8 @@ pub struct Coordination {
     ttl: Duration,
 }
 
-fn nats(e: impl std::fmt::Display) -> ReconcileError {
-    ReconcileError::Nats(Error::Unavailable(format!("{BUCKET}: {e}")))
+fn nats(e: impl Into<BoxError>) -> ReconcileError {
+    ReconcileError::Nats(Unavailable::because(BUCKET, e).into())
 }
 
 impl Coordination {

@@ -1,6 +1,5 @@
 //! The Stripe API client: async-stripe with a timeout, idempotent Checkout Session creation, and the look-ups
-//! webhook processing needs (a payment intent's latest charge). Failures map to [`Error`] here, once:
-//! a Stripe refusal is a 502 with Stripe's message, an unreachable or slow Stripe a 503.
+//! webhook processing needs (a payment intent's latest charge). Failures become a [`StripeError`] here, once.
 
 use std::time::Instant;
 
@@ -8,21 +7,23 @@ use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
     CreateCheckoutSessionPaymentIntentData, ProductData,
 };
-use stripe_client_core::{IdempotencyKey, RequestStrategy, StripeRequest};
+use stripe_client_core::{RequestStrategy, StripeRequest};
 use stripe_core::{charge::RetrieveCharge, payment_intent::RetrievePaymentIntent};
 use stripe_shared::{CheckoutSessionMode, PaymentIntent};
 use stripe_types::Expandable;
 
 use secrecy::{ExposeSecret, SecretString};
 
+pub use super::error::StripeError;
 use super::transport::{Transport, TransportError};
 use crate::{
     config::Config,
-    error::Error,
-    payment::checkout::{CreateSession, SessionCreated},
+    payment::{
+        checkout::{CreateSession, SessionCreated},
+        idempotency::IdempotencyKey,
+        metadata::{CALLBACK_KEY, ORDER_ID_KEY},
+    },
 };
-
-pub use crate::payment::outcome::{CALLBACK_KEY, ORDER_ID_KEY};
 
 #[derive(Clone)]
 pub struct StripeApi {
@@ -61,13 +62,13 @@ pub struct ChargeDetails {
 }
 
 impl StripeApi {
-    pub fn new(config: &Config) -> Result<Self, Error> {
+    /// The client of the configured API; `Err` says why the settings cannot make one.
+    pub fn new(config: &Config) -> Result<Self, String> {
         let client = Transport::new(
             &config.stripe_secret,
             config.stripe_api_base.as_str(),
             config.stripe_timeout,
-        )
-        .map_err(Error::Internal)?;
+        )?;
         Ok(Self {
             client,
             secret: config.stripe_secret.clone(),
@@ -81,11 +82,15 @@ impl StripeApi {
     pub async fn create_checkout_session(
         &self,
         request: &CreateSession,
-        idempotency_key: &str,
+        key: &IdempotencyKey,
         callback_id: Option<&str>,
-    ) -> Result<SessionCreated, Error> {
-        let key = IdempotencyKey::new(idempotency_key)
-            .map_err(|e| Error::Invalid(format!("Idempotency-Key header is invalid: {e}")))?;
+    ) -> Result<SessionCreated, StripeError> {
+        // Within Stripe's limits by construction: `IdempotencyKey` takes only what Stripe takes.
+        let key = stripe_client_core::IdempotencyKey::new(key.as_str()).map_err(|e| {
+            StripeError::Unexpected {
+                source: TransportError::Unexpected(e.to_string()),
+            }
+        })?;
         // On the session and the payment intent (whose charges copy it), so every event carries it.
         let metadata = || {
             let mut metadata: std::collections::HashMap<String, String> = request
@@ -116,7 +121,7 @@ impl StripeApi {
         let mut payment_intent_data = CreateCheckoutSessionPaymentIntentData::new();
         payment_intent_data.metadata = Some(metadata());
         let started = Instant::now();
-        let session: Result<CreatedSession, Error> = CreateCheckoutSession::new()
+        let session: Result<CreatedSession, StripeError> = CreateCheckoutSession::new()
             .mode(CheckoutSessionMode::Payment)
             .line_items(line_items)
             .success_url(self.success_url.as_str())
@@ -144,9 +149,9 @@ impl StripeApi {
     pub async fn latest_charge(
         &self,
         payment_intent: &str,
-    ) -> Result<Option<ChargeReceipt>, Error> {
+    ) -> Result<Option<ChargeReceipt>, StripeError> {
         let started = Instant::now();
-        let intent: Result<PaymentIntent, Error> = RetrievePaymentIntent::new(payment_intent)
+        let intent: Result<PaymentIntent, StripeError> = RetrievePaymentIntent::new(payment_intent)
             .expand(["latest_charge".to_owned()])
             .send(&self.client)
             .await
@@ -163,7 +168,7 @@ impl StripeApi {
     }
 
     /// One charge, for events that name it without its receipt URL.
-    pub async fn charge(&self, charge: &str) -> Result<ChargeReceipt, Error> {
+    pub async fn charge(&self, charge: &str) -> Result<ChargeReceipt, StripeError> {
         let started = Instant::now();
         let charge = RetrieveCharge::new(charge)
             .send(&self.client)
@@ -177,7 +182,7 @@ impl StripeApi {
     }
 
     /// One charge with its payment intent expanded, for the order and callback in their metadata.
-    pub async fn charge_details(&self, charge: &str) -> Result<ChargeDetails, Error> {
+    pub async fn charge_details(&self, charge: &str) -> Result<ChargeDetails, StripeError> {
         let started = Instant::now();
         let charge = RetrieveCharge::new(charge)
             .expand(["payment_intent".to_owned()])
@@ -207,21 +212,25 @@ impl StripeApi {
         })
     }
 
-    fn map_error(&self, err: TransportError) -> Error {
+    fn map_error(&self, err: TransportError) -> StripeError {
         let redact = |text: String| text.replace(self.secret.expose_secret(), "***");
         match err {
             TransportError::Api { status, message } => {
                 let message =
                     redact(message.unwrap_or_else(|| format!("Stripe answered HTTP {status}")));
                 if status == 404 {
-                    Error::StripeNotFound(message)
+                    StripeError::NotFound { message }
                 } else {
-                    Error::StripeRejected(message)
+                    StripeError::Rejected { message }
                 }
             }
-            TransportError::Timeout => Error::StripeUnavailable(err.to_string()),
-            TransportError::Unreachable(_) => Error::StripeUnavailable(redact(err.to_string())),
-            TransportError::Unexpected(_) => Error::StripeRejected(redact(err.to_string())),
+            TransportError::Timeout => StripeError::Unavailable { source: err },
+            TransportError::Unreachable(text) => StripeError::Unavailable {
+                source: TransportError::Unreachable(redact(text)),
+            },
+            TransportError::Unexpected(text) => StripeError::Unexpected {
+                source: TransportError::Unexpected(redact(text)),
+            },
         }
     }
 }
@@ -230,11 +239,11 @@ impl StripeApi {
 fn observe<T>(
     operation: &'static str,
     started: Instant,
-    result: Result<T, Error>,
-) -> Result<T, Error> {
+    result: Result<T, StripeError>,
+) -> Result<T, StripeError> {
     let label = match &result {
         Ok(_) => "ok",
-        Err(Error::StripeUnavailable(_)) => "unavailable",
+        Err(e) if e.is_unavailable() => "unavailable",
         Err(_) => "refused",
     };
     crate::metrics::stripe_call(operation, label, started);

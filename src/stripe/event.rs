@@ -5,6 +5,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::payment::event::Event;
+
 /// The id and type of an event: all the webhook needs before storing it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct EventHead {
@@ -16,7 +18,7 @@ pub struct EventHead {
 impl EventHead {
     /// Reads only `id` and `type` (cheap: the rest of the body is skipped, not built).
     pub fn parse(body: &[u8]) -> Result<EventHead, EventError> {
-        let head: EventHead = serde_json::from_slice(body).map_err(|e| classify(&e))?;
+        let head: EventHead = serde_json::from_slice(body).map_err(|_| classify(body))?;
         if !header_safe(&head.id) || !header_safe(&head.event_type) {
             return Err(EventError::NotAnEvent(
                 "id or type empty or not printable ASCII",
@@ -29,16 +31,6 @@ impl EventHead {
 /// Whether a value from an event can travel in a NATS header and subject: printable ASCII, at most 255 bytes.
 pub fn header_safe(value: &str) -> bool {
     !value.is_empty() && value.len() <= 255 && value.bytes().all(|b| b.is_ascii_graphic())
-}
-
-/// An event with its `data.object`, for mapping to outcomes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StripeEvent {
-    pub id: String,
-    pub event_type: String,
-    /// Whether the event is of live mode; `None` when the event does not say.
-    pub livemode: Option<bool>,
-    pub object: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -114,74 +106,52 @@ fn used_fields<'de, D: serde::Deserializer<'de>>(
     deserializer.deserialize_map(Fields)
 }
 
-impl StripeEvent {
-    pub fn parse(body: &[u8]) -> Result<StripeEvent, EventError> {
-        let env: Envelope = serde_json::from_slice(body).map_err(|e| classify(&e))?;
-        if env.id.is_empty() || env.event_type.is_empty() {
-            return Err(EventError::NotAnEvent("empty id or type"));
+/// Reads an event for the outcome mapping: its envelope and the fields of `data.object` that the mapping uses.
+pub fn parse(body: &[u8]) -> Result<Event, EventError> {
+    let env: Envelope = serde_json::from_slice(body).map_err(|_| classify(body))?;
+    if env.id.is_empty() || env.event_type.is_empty() {
+        return Err(EventError::NotAnEvent("empty id or type"));
+    }
+    Ok(Event {
+        id: env.id,
+        event_type: env.event_type,
+        livemode: env.livemode,
+        object: env.data.object,
+    })
+}
+
+/// Why a body is not an event, from where reading it stopped (read again: only refused bodies pay for it).
+fn classify(body: &[u8]) -> EventError {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let Err(err) = serde_path_to_error::deserialize::<_, Head>(de) else {
+        return EventError::NotAnEvent("no data.object");
+    };
+    if err.inner().is_syntax() || err.inner().is_eof() {
+        return EventError::NotJson;
+    }
+    match err.path().iter().next() {
+        Some(serde_path_to_error::Segment::Map { key }) if key == "data" => {
+            EventError::NotAnEvent("no data.object")
         }
-        Ok(StripeEvent {
-            id: env.id,
-            event_type: env.event_type,
-            livemode: env.livemode,
-            object: env.data.object,
-        })
-    }
-
-    /// A string field of `data.object`.
-    pub fn str(&self, key: &str) -> Option<&str> {
-        self.object
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-    }
-
-    /// An integer field of `data.object`.
-    pub fn int(&self, key: &str) -> Option<i64> {
-        self.object.get(key).and_then(Value::as_i64)
-    }
-
-    pub fn bool(&self, key: &str) -> Option<bool> {
-        self.object.get(key).and_then(Value::as_bool)
-    }
-
-    /// The id of a field that Stripe sends either as an id or as an expanded object.
-    pub fn id_of(&self, key: &str) -> Option<&str> {
-        match self.object.get(key)? {
-            Value::String(id) if !id.is_empty() => Some(id),
-            Value::Object(obj) => obj.get("id").and_then(Value::as_str),
-            _ => None,
-        }
-    }
-
-    /// A string value of `data.object.metadata`.
-    pub fn metadata(&self, key: &str) -> Option<&str> {
-        self.object
-            .get("metadata")?
-            .get(key)?
-            .as_str()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    }
-
-    /// A field nested under several keys, e.g. `["last_payment_error", "message"]`.
-    pub fn path(&self, keys: &[&str]) -> Option<&Value> {
-        let (first, rest) = keys.split_first()?;
-        rest.iter()
-            .try_fold(self.object.get(*first)?, |v, k| v.get(k))
+        _ => EventError::NotAnEvent("no string id and type"),
     }
 }
 
-fn classify(err: &serde_json::Error) -> EventError {
-    if err.is_syntax() || err.is_eof() {
-        return EventError::NotJson;
-    }
-    let text = err.to_string();
-    if text.contains("`data`") || text.contains("`object`") || text.contains("map") {
-        EventError::NotAnEvent("no data.object")
-    } else {
-        EventError::NotAnEvent("no string id and type")
-    }
+/// The envelope with `data` optional, to tell a body without `data.object` from one without an id or type.
+#[derive(Deserialize)]
+#[allow(dead_code)] // read only to find where a body stops being an event
+struct Head {
+    id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    #[serde(default)]
+    data: Option<HeadData>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct HeadData {
+    object: Map<String, Value>,
 }
 
 #[cfg(test)]

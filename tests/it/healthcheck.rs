@@ -1,6 +1,6 @@
 //! `payments healthcheck`: 0 against the running service, 1 with nothing listening; against receivers that are
-//! not a healthy service, a non-200 answer and one that never answers both exit 1, the second within the probe's
-//! timeout (the image's HEALTHCHECK allows 5 s).
+//! not a healthy service, a non-200 answer, a redirect (even to a healthy server) and one that never answers all
+//! exit 1, the last within the probe's timeout (the image's HEALTHCHECK allows 5 s).
 
 use std::time::{Duration, Instant};
 
@@ -49,21 +49,17 @@ async fn server(reply: Option<&'static str>) -> u16 {
 }
 
 #[tokio::test]
-async fn a_service_answering_503_is_unhealthy() {
-    let port = server(Some(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-    ))
-    .await;
-    assert_eq!(healthcheck(port).await.0, Some(1));
-}
-
-#[tokio::test]
-async fn a_200_from_the_probed_port_is_healthy() {
-    let port = server(Some(
-        "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-    ))
-    .await;
-    assert_eq!(healthcheck(port).await.0, Some(0));
+async fn only_a_200_from_the_probed_port_is_healthy() {
+    for (status, expected) in [
+        ("200 OK", 0),
+        ("503 Service Unavailable", 1),
+        ("301 Moved Permanently", 1),
+        ("404 Not Found", 1),
+    ] {
+        let reply = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        let port = server(Some(reply.leak())).await;
+        assert_eq!(healthcheck(port).await.0, Some(expected), "{status}");
+    }
 }
 
 #[tokio::test]
@@ -75,6 +71,20 @@ async fn a_service_that_never_answers_is_unhealthy_within_the_timeout() {
         took < Duration::from_secs(5),
         "took {took:?}, more than the image's HEALTHCHECK timeout"
     );
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_even_to_a_healthy_server() {
+    let healthy = server(Some(
+        "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    ))
+    .await;
+    let reply = format!(
+        "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{healthy}/health\r\ncontent-length: 0\r\n\
+         connection: close\r\n\r\n"
+    );
+    let port = server(Some(reply.leak())).await;
+    assert_eq!(healthcheck(port).await.0, Some(1));
 }
 
 #[tokio::test]

@@ -5,9 +5,12 @@
 use std::collections::BTreeSet;
 
 use payments::{
-    error::{Error, ErrorBody},
-    nats::envelope,
-    payment::{checkout::SessionCreated, outcome::Message},
+    error::Error,
+    nats::envelope::{self, ErrorBody},
+    payment::{
+        checkout::{CreateSession, SessionCreated},
+        outcome::Message,
+    },
 };
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use serde_json::{json, value::RawValue, Value};
@@ -86,14 +89,18 @@ fn every_nats_message_is_the_proto3_json_of_its_proto_message() {
         &created_json,
     );
 
-    let error = Error::Invalid("items[0].price must be a positive number".into());
+    let invalid =
+        br#"{"orderId":"o","currency":"usd","items":[{"name":"a","price":0,"quantity":1}]}"#;
+    let error = Error::from(CreateSession::from_json(invalid).unwrap_err());
+    let body = ErrorBody::of(&error);
+    assert_eq!(body.message, "items[0].price must be a positive number");
     assert_same(
         &pool,
         &mut covered,
         "Error",
-        &serde_json::to_vec(&error.body()).unwrap(),
+        &serde_json::to_vec(&body).unwrap(),
     );
-    let _: ErrorBody = serde_json::from_slice(&serde_json::to_vec(&error.body()).unwrap()).unwrap();
+    let _: ErrorBody = serde_json::from_slice(&serde_json::to_vec(&body).unwrap()).unwrap();
 
     let packet = format!(
         r#"{{"pattern":"create.payment.session","data":{},"id":"a58ecc2686175684694c7"}}"#,

@@ -12,15 +12,16 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
+use crate::admin_body::{self, one_or_many, Params};
 use crate::errors::ApiError;
-use crate::event_list::ListFault;
+use crate::faults::ListFault;
 use crate::state::{Inner, Shared, StoredSession};
-use crate::{disputes, form, refunds};
+use crate::{disputes, refunds};
 
 /// The object types `POST /_emulator/objects` stores.
 pub(crate) const STORABLE: [&str; 4] = ["payment_intent", "charge", "checkout.session", "dispute"];
@@ -58,17 +59,7 @@ async fn store_events(
     State(shared): State<Arc<Shared>>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let value: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            400,
-            "invalid_request_error",
-            format!("The body is not JSON: {e}"),
-        )
-    })?;
-    let events = match value {
-        Value::Array(items) => items,
-        other => vec![other],
-    };
+    let events = one_or_many(admin_body::json(&body)?);
     for event in &events {
         let text = |key: &str| event[key].as_str().is_some_and(|s| !s.is_empty());
         if !event.is_object() || !text("id") || !text("type") {
@@ -155,17 +146,8 @@ async fn store_objects(
     State(shared): State<Arc<Shared>>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let value: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            400,
-            "invalid_request_error",
-            format!("The body is not JSON: {e}"),
-        )
-    })?;
-    let objects = match &value {
-        Value::Array(items) => items.clone(),
-        other => vec![other.clone()],
-    };
+    let value = admin_body::json(&body)?;
+    let objects = one_or_many(value.clone());
     for object in &objects {
         kind(object)?;
     }
@@ -228,10 +210,9 @@ pub(crate) fn insert(inner: &mut Inner, object: Value) {
 async fn refund(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let amount = match param(&headers, &body, "amount")? {
+    let amount = match params.get("amount")? {
         Some(text) => Some(
             text.parse::<i64>()
                 .map_err(|_| ApiError::invalid_integer("amount", &text))?,
@@ -245,10 +226,11 @@ async fn refund(
 async fn dispute(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let reason = param(&headers, &body, "reason")?.unwrap_or_else(|| "fraudulent".to_owned());
+    let reason = params
+        .get("reason")?
+        .unwrap_or_else(|| "fraudulent".to_owned());
     Ok(Json(disputes::open(&shared, &id, &reason)?))
 }
 
@@ -256,50 +238,10 @@ async fn dispute(
 async fn close_dispute(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let status = param(&headers, &body, "status")?.ok_or_else(|| ApiError::missing("status"))?;
+    let status = params.required("status")?;
     Ok(Json(disputes::close(&shared, &id, &status)?))
-}
-
-/// Parameter `name` of a form body, or of a JSON object body (`Content-Type: application/json`; a number is
-/// taken as its text).
-fn param(headers: &HeaderMap, body: &[u8], name: &str) -> Result<Option<String>, ApiError> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    if !json {
-        let pairs = form::pairs(body);
-        return Ok(pairs
-            .into_iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v));
-    }
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            400,
-            "invalid_request_error",
-            format!("The body is not JSON: {e}"),
-        )
-    })?;
-    let Value::Object(object) = value else {
-        return Err(ApiError::new(
-            400,
-            "invalid_request_error",
-            "The body must be a JSON object.",
-        ));
-    };
-    match object.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(other) => Ok(Some(other.to_string())),
-    }
 }
 
 /// Every event created so far, oldest first.

@@ -61,7 +61,7 @@ impl fmt::Display for ChargeError {
             ChargeError::UnknownReason(reason) => write!(
                 f,
                 "Unknown dispute reason {reason:?}: use one of {}.",
-                crate::disputes::REASONS.join(", ")
+                crate::dispute_object::REASONS.join(", ")
             ),
             ChargeError::NoSuchDispute(id) => write!(f, "No such dispute: '{id}'"),
             ChargeError::DisputeClosed { id, status } => {

@@ -3,13 +3,12 @@
 //! cursors, `created` (exact, or `[gt]`, `[gte]`, `[lt]`, `[lte]`), `types[]` (at most 20) or `type` (a trailing
 //! `*` matches a prefix), and `{"object":"list","url":"/v1/events","has_more":…,"data":[…]}`.
 //!
-//! [`ListFault`]s queued with [`crate::StandIn::fail_event_lists`] answer the next list calls with a 429
+//! [`crate::ListFault`]s queued with [`crate::StandIn::fail_event_lists`] answer the next list calls with a 429
 //! (`Retry-After: 1`) or a 500 instead, so clients' retries can be tested.
 
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -17,38 +16,6 @@ use serde_json::{json, Value};
 use crate::errors::ApiError;
 use crate::form;
 use crate::state::{Inner, Shared};
-
-/// How one list call fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListFault {
-    /// 429 `rate_limit_error` with `Retry-After: 1`.
-    RateLimited,
-    /// 500 `api_error`.
-    ServerError,
-}
-
-impl ListFault {
-    fn response(self) -> Response {
-        match self {
-            ListFault::RateLimited => {
-                let mut response = ApiError::new(
-                    429,
-                    "rate_limit_error",
-                    "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.",
-                )
-                .with_code("rate_limit")
-                .into_response();
-                response
-                    .headers_mut()
-                    .insert("retry-after", HeaderValue::from_static("1"));
-                response
-            }
-            ListFault::ServerError => {
-                ApiError::new(500, "api_error", "An unknown error occurred").into_response()
-            }
-        }
-    }
-}
 
 /// The parsed query of one list call.
 #[derive(Default)]

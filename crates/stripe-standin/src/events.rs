@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::disputes::dispute_object;
+use crate::dispute_object::dispute_object;
 use crate::ids;
 use crate::objects::{self, SessionSpec, FIXTURE_AMOUNT, FIXTURE_CURRENCY};
 use crate::payment::{self, Attempt, Intent, Payment};

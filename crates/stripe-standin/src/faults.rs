@@ -1,7 +1,9 @@
-//! Injected faults: Stripe-shaped error responses and delays that [`crate::StandIn::inject`] queues up.
+//! Injected faults: Stripe-shaped error responses and delays that [`crate::StandIn::inject`] queues up, and the
+//! failures of `GET /v1/events` that [`crate::StandIn::fail_event_lists`] queues up ([`ListFault`]).
 
 use std::time::Duration;
 
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 
 use crate::errors::ApiError;
@@ -41,6 +43,38 @@ pub(crate) async fn apply(fault: Fault) -> Option<Response> {
         Fault::Delay(duration) => {
             tokio::time::sleep(duration).await;
             None
+        }
+    }
+}
+
+/// How one list call fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFault {
+    /// 429 `rate_limit_error` with `Retry-After: 1`.
+    RateLimited,
+    /// 500 `api_error`.
+    ServerError,
+}
+
+impl ListFault {
+    pub(crate) fn response(self) -> Response {
+        match self {
+            ListFault::RateLimited => {
+                let mut response = ApiError::new(
+                    429,
+                    "rate_limit_error",
+                    "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.",
+                )
+                .with_code("rate_limit")
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert("retry-after", HeaderValue::from_static("1"));
+                response
+            }
+            ListFault::ServerError => {
+                ApiError::new(500, "api_error", "An unknown error occurred").into_response()
+            }
         }
     }
 }

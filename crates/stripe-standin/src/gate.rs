@@ -95,8 +95,14 @@ async fn process(
     match key {
         Some(key) if request.method() == Method::POST => {
             let fingerprint = idempotency::fingerprint("POST", request.uri().path(), &form);
-            let mut response =
-                idempotency::run(shared, &key, fingerprint, request_id, next.run(request)).await;
+            let mut response = idempotency::run(
+                &shared.idempotency,
+                &key,
+                fingerprint,
+                request_id,
+                next.run(request),
+            )
+            .await;
             if let Ok(value) = HeaderValue::from_str(&key) {
                 response.headers_mut().insert("idempotency-key", value);
             }

@@ -2,16 +2,30 @@
 //! (with `Idempotent-Replayed: true`) to later requests with the same key and parameters; other parameters get a
 //! 400 `idempotency_error`, and a request racing one still in progress with the same key a 409. Results of requests
 //! that did not start executing (validation errors) are not saved.
+//!
+//! The keys live in a [`Keys`] store of their own (the stand-in's state holds one), behind their own lock: the
+//! module needs nothing else of the state.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Mutex, MutexGuard};
 
 use axum::body::{to_bytes, Body, Bytes};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::errors::ApiError;
-use crate::state::Shared;
+
+/// Every key seen, and what became of its request.
+#[derive(Default)]
+pub(crate) struct Keys(Mutex<HashMap<String, Entry>>);
+
+impl Keys {
+    /// A panic while the lock was held does not poison it for later requests.
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// What a POST is compared by: method, path and its form pairs, sorted (Stripe compares parameters, not bytes:
 /// clients serialize hash maps such as `metadata` in any order).
@@ -24,7 +38,7 @@ pub(crate) fn fingerprint(method: &str, path: &str, form: &[(String, String)]) -
 }
 
 /// One key's state: its request's fingerprint, and its saved result once there is one.
-pub(crate) struct Entry {
+struct Entry {
     fingerprint: Fingerprint,
     saved: Option<Saved>,
 }
@@ -45,13 +59,13 @@ enum Begin {
 
 /// Runs `handle` under idempotency key `key`, or answers from the key's saved result.
 pub(crate) async fn run(
-    shared: Arc<Shared>,
+    keys: &Keys,
     key: &str,
     fingerprint: Fingerprint,
     request_id: &str,
     handle: impl Future<Output = Response>,
 ) -> Response {
-    match begin(&shared, key, fingerprint) {
+    match begin(keys, key, fingerprint) {
         Begin::Replay(saved) => replay(saved),
         Begin::Mismatch => ApiError::new(
             400,
@@ -82,17 +96,17 @@ pub(crate) async fn run(
                 body: body.clone(),
                 request_id: request_id.to_owned(),
             });
-            finish(&shared, key, saved);
+            finish(keys, key, saved);
             Response::from_parts(parts, Body::from(body))
         }
     }
 }
 
-fn begin(shared: &Shared, key: &str, fingerprint: Fingerprint) -> Begin {
-    let mut inner = shared.lock();
-    match inner.idempotency.get(key) {
+fn begin(keys: &Keys, key: &str, fingerprint: Fingerprint) -> Begin {
+    let mut keys = keys.lock();
+    match keys.get(key) {
         None => {
-            inner.idempotency.insert(
+            keys.insert(
                 key.to_owned(),
                 Entry {
                     fingerprint,
@@ -110,16 +124,16 @@ fn begin(shared: &Shared, key: &str, fingerprint: Fingerprint) -> Begin {
 }
 
 /// Saves the key's result, or forgets the key when the request did not execute.
-fn finish(shared: &Shared, key: &str, saved: Option<Saved>) {
-    let mut inner = shared.lock();
+fn finish(keys: &Keys, key: &str, saved: Option<Saved>) {
+    let mut keys = keys.lock();
     match saved {
         Some(saved) => {
-            if let Some(entry) = inner.idempotency.get_mut(key) {
+            if let Some(entry) = keys.get_mut(key) {
                 entry.saved = Some(saved);
             }
         }
         None => {
-            inner.idempotency.remove(key);
+            keys.remove(key);
         }
     }
 }

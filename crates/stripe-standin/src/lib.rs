@@ -31,10 +31,13 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod admin_body;
 mod after_payment;
 mod auth;
 mod builder;
 mod checkout;
+mod delivery;
+mod dispute_object;
 pub mod disputes;
 mod errors;
 mod event_list;
@@ -62,13 +65,13 @@ use std::time::Duration;
 
 pub use after_payment::ChargeError;
 pub use builder::{Builder, Retry};
-pub use event_list::ListFault;
-pub use faults::Fault;
+pub use delivery::Delivery;
+pub use faults::{Fault, ListFault};
 pub use flows::{FlowError, Method, Paid};
 pub use payment::{DECLINE_MESSAGE, FAILURE_MESSAGE};
 pub use state::RecordedRequest;
 use state::Shared;
-pub use webhooks::{signature, Delivery};
+pub use webhooks::signature;
 
 /// A running stand-in server. Dropping it stops the server.
 pub struct StandIn {

@@ -28,7 +28,6 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/checkout/{id}/pay", post(pay))
         .route("/checkout/{id}/cancel", post(cancel))
         .route("/checkout/{id}/expire", post(expire))
-        .merge(crate::result_page::router())
 }
 
 async fn show(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {

@@ -14,7 +14,7 @@ use crate::errors::ApiError;
 use crate::flows::{self, FlowError};
 use crate::form::{self, FormError, Node};
 use crate::state::{Inner, Shared};
-use crate::{admin, checkout, event_list, expand, gate, objects, page};
+use crate::{admin, checkout, event_list, expand, gate, objects, page, result_page};
 
 type Reply = Result<Json<Value>, ApiError>;
 
@@ -37,6 +37,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .method_not_allowed_fallback(unrecognized)
         .layer(middleware::from_fn_with_state(shared.clone(), gate::gate))
         .merge(page::router())
+        .merge(result_page::router())
         .merge(admin::router())
         .with_state(shared)
 }

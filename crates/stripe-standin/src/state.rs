@@ -12,12 +12,11 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::builder::{Builder, Retry};
-use crate::event_list::ListFault;
-use crate::faults::Fault;
-use crate::idempotency::Entry;
+use crate::delivery::Delivery;
+use crate::faults::{Fault, ListFault};
+use crate::idempotency::Keys;
 use crate::ids;
 use crate::objects::LineItem;
-use crate::webhooks::Delivery;
 
 /// One request as the stand-in received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +73,6 @@ pub(crate) struct Inner {
     pub charges: HashMap<String, Value>,
     pub refunds: HashMap<String, Value>,
     pub disputes: HashMap<String, Value>,
-    pub idempotency: HashMap<String, Entry>,
     pub events: HashMap<String, Value>,
     /// Event ids in order of creation.
     pub event_order: Vec<String>,
@@ -115,6 +113,8 @@ pub(crate) struct Shared {
     pub http: reqwest::Client,
     /// Bumped after every delivery attempt.
     pub changes: watch::Sender<u64>,
+    /// `Idempotency-Key`s and their saved results.
+    pub idempotency: Keys,
     inner: Mutex<Inner>,
 }
 
@@ -142,6 +142,7 @@ impl Shared {
             withhold: AtomicBool::new(config.withhold_deliveries),
             http,
             changes: watch::Sender::new(0),
+            idempotency: Keys::default(),
             inner: Mutex::new(Inner::default()),
         }
     }

@@ -12,25 +12,9 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use crate::delivery::Delivery;
 use crate::ids;
 use crate::state::{Inner, Shared};
-
-/// The delivery of one event to the webhook URL, so far.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub event_id: String,
-    pub event_type: String,
-    /// Attempts made so far.
-    pub attempts: u32,
-    /// The HTTP status of the last attempt, if it got an answer.
-    pub last_status: Option<u16>,
-    /// Why the last attempt got no answer (connection refused, timeout), if it did not.
-    pub last_error: Option<String>,
-    /// Answered 2xx: no more attempts.
-    pub delivered: bool,
-    /// Every attempt of the retry schedule failed: no more attempts.
-    pub gave_up: bool,
-}
 
 /// The `Stripe-Signature` header value for `body` signed at `timestamp` with `secret` (the whole `whsec_…`
 /// string is the HMAC key, as Stripe does): `stripe-wire`'s signer, the same code the service verifies with.

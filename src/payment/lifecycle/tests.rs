@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::payment::outcome::{outcome_id, Message};
+use crate::payment::outcome::{outcome_id, Message, Receipt};
 
 const ORDER: &str = "o-1";
 

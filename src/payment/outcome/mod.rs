@@ -6,16 +6,15 @@
 //! so it is published once whichever arrives first.
 
 mod message;
+mod news;
 
 pub use message::{outcome_id, succeeded_id, Meaning, Message, Outcome};
+pub use news::{News, Payment, Receipt};
 
-use super::lifecycle::{News, Payment, Receipt};
-use crate::stripe::event::StripeEvent;
-
-/// The metadata key that carries the order id on sessions, payment intents and (copied by Stripe) charges.
-pub const ORDER_ID_KEY: &str = "orderId";
-/// The metadata key that carries the callback id, so any replica can find the callback of any event.
-pub const CALLBACK_KEY: &str = "payments_callback";
+use super::{
+    event::Event,
+    metadata::{CALLBACK_KEY, ORDER_ID_KEY},
+};
 
 /// The event types the service acts on (the rest are kept for audit only).
 pub const USED_EVENT_TYPES: &[&str] = &[
@@ -73,7 +72,7 @@ pub enum Unused {
 }
 
 /// Maps a verified event to what it reports.
-pub fn plan(event: &StripeEvent) -> Plan {
+pub fn plan(event: &Event) -> Plan {
     match event.event_type.as_str() {
         "charge.succeeded" => charge_succeeded(event),
         "payment_intent.succeeded" => intent_succeeded(event),
@@ -89,7 +88,7 @@ pub fn plan(event: &StripeEvent) -> Plan {
     }
 }
 
-fn charge_succeeded(event: &StripeEvent) -> Plan {
+fn charge_succeeded(event: &Event) -> Plan {
     let (Some(charge), Some(order_id)) = (event.str("id"), order_id(event, false)) else {
         return unusable(event, "no charge id or no orderId in metadata");
     };
@@ -102,7 +101,7 @@ fn charge_succeeded(event: &StripeEvent) -> Plan {
         .lookup(ChargeLookup::Charge(charge.to_owned()))
 }
 
-fn intent_succeeded(event: &StripeEvent) -> Plan {
+fn intent_succeeded(event: &Event) -> Plan {
     let (Some(intent), Some(order_id)) = (event.str("id"), order_id(event, false)) else {
         return unusable(event, "no payment intent id or no orderId in metadata");
     };
@@ -127,7 +126,7 @@ fn intent_succeeded(event: &StripeEvent) -> Plan {
     report(event, Some(order_id), payment, News::Succeeded).lookup(lookup)
 }
 
-fn session_succeeded(event: &StripeEvent, at_completion: bool) -> Plan {
+fn session_succeeded(event: &Event, at_completion: bool) -> Plan {
     if at_completion && event.str("payment_status") != Some("paid") {
         return Plan::Ignore(Unused::NotYet(
             "session completed unpaid: the outcome comes with async_payment_succeeded or _failed",
@@ -149,7 +148,7 @@ fn session_succeeded(event: &StripeEvent, at_completion: bool) -> Plan {
     .lookup(ChargeLookup::LatestOf(intent.to_owned()))
 }
 
-fn session_failed(event: &StripeEvent) -> Plan {
+fn session_failed(event: &Event) -> Plan {
     let (Some(session), Some(intent), Some(order_id)) = (
         event.str("id"),
         event.id_of("payment_intent"),
@@ -173,7 +172,7 @@ fn session_failed(event: &StripeEvent) -> Plan {
 }
 
 /// A declined attempt: the customer can still pay in the same session, so it is not final.
-fn attempt_failed(event: &StripeEvent) -> Plan {
+fn attempt_failed(event: &Event) -> Plan {
     let (Some(intent), Some(order_id)) = (event.str("id"), order_id(event, false)) else {
         return unusable(event, "no payment intent id or no orderId in metadata");
     };
@@ -195,7 +194,7 @@ fn attempt_failed(event: &StripeEvent) -> Plan {
     report_outcome(event, order_id, payment, id, message)
 }
 
-fn session_expired(event: &StripeEvent) -> Plan {
+fn session_expired(event: &Event) -> Plan {
     let (Some(session), Some(order_id)) = (event.str("id"), order_id(event, true)) else {
         return unusable(event, "session without id or orderId");
     };
@@ -213,7 +212,7 @@ fn session_expired(event: &StripeEvent) -> Plan {
     )
 }
 
-fn charge_refunded(event: &StripeEvent) -> Plan {
+fn charge_refunded(event: &Event) -> Plan {
     let fields = (
         event.str("id"),
         event.int("amount_refunded"),
@@ -247,7 +246,7 @@ fn charge_refunded(event: &StripeEvent) -> Plan {
         .lookup(ChargeLookup::Charge(charge.to_owned()))
 }
 
-fn dispute_created(event: &StripeEvent) -> Plan {
+fn dispute_created(event: &Event) -> Plan {
     let fields = (
         event.str("id"),
         event.id_of("charge"),
@@ -269,7 +268,7 @@ fn dispute_created(event: &StripeEvent) -> Plan {
 }
 
 /// The closing of a dispute; the dispute object is whole in it, so its opening is published first if it was not.
-fn dispute_closed(event: &StripeEvent) -> Plan {
+fn dispute_closed(event: &Event) -> Plan {
     let (Some(dispute), Some(charge), Some(status)) =
         (event.str("id"), event.id_of("charge"), event.str("status"))
     else {
@@ -297,7 +296,7 @@ fn dispute_closed(event: &StripeEvent) -> Plan {
 }
 
 /// A dispute carries no metadata of ours: its order and payment are found from the charge.
-fn dispute_report(event: &StripeEvent, charge: &str, id: String, message: Message) -> Plan {
+fn dispute_report(event: &Event, charge: &str, id: String, message: Message) -> Plan {
     let payment = Payment {
         intent: event.id_of("payment_intent").map(str::to_owned),
         ..Payment::default()
@@ -328,7 +327,7 @@ fn receipt(charge: &str, url: Option<&str>) -> Option<Receipt> {
     })
 }
 
-fn report(event: &StripeEvent, order_id: Option<String>, payment: Payment, news: News) -> Report {
+fn report(event: &Event, order_id: Option<String>, payment: Payment, news: News) -> Report {
     Report {
         order_id,
         payment,
@@ -339,7 +338,7 @@ fn report(event: &StripeEvent, order_id: Option<String>, payment: Payment, news:
 }
 
 fn report_outcome(
-    event: &StripeEvent,
+    event: &Event,
     order_id: String,
     payment: Payment,
     id: String,
@@ -362,7 +361,7 @@ impl Report {
 
 /// `metadata.orderId` (what this service sets), `metadata.order_id` (a common hand-made variant), and for
 /// Checkout Sessions `client_reference_id` (also set by this service).
-pub fn order_id(event: &StripeEvent, is_session: bool) -> Option<String> {
+pub fn order_id(event: &Event, is_session: bool) -> Option<String> {
     event
         .metadata(ORDER_ID_KEY)
         .or_else(|| event.metadata("order_id"))
@@ -374,7 +373,7 @@ pub fn order_id(event: &StripeEvent, is_session: bool) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn unusable(event: &StripeEvent, why: &str) -> Plan {
+fn unusable(event: &Event, why: &str) -> Plan {
     Plan::Ignore(Unused::Unusable(format!("{}: {why}", event.event_type)))
 }
 

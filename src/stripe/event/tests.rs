@@ -6,7 +6,7 @@ const CHARGE: &str = include_str!("../../../tests/fixtures/stripe/charge.succeed
 
 #[test]
 fn reads_the_envelope_and_the_object() {
-    let event = StripeEvent::parse(CHARGE.as_bytes()).unwrap();
+    let event = parse(CHARGE.as_bytes()).unwrap();
     assert_eq!(event.id, "evt_3RTqw0RMEOaIvYpU1k2TFajH");
     assert_eq!(event.event_type, "charge.succeeded");
     assert_eq!(event.str("id"), Some("ch_3RTqw0RMEOaIvYpU1M9ZYtjP"));
@@ -30,27 +30,24 @@ fn an_old_api_version_shape_parses() {
         "data":{"object":{"id":"ch_old","object":"charge","amount":500,"metadata":{"orderId":"o-1"},
         "paid":true,"receipt_url":null}},"livemode":false,"pending_webhooks":1,"request":null,
         "type":"charge.succeeded"}"#;
-    let event = StripeEvent::parse(body.as_bytes()).unwrap();
+    let event = parse(body.as_bytes()).unwrap();
     assert_eq!(event.metadata("orderId"), Some("o-1"));
     assert_eq!(event.str("receipt_url"), None);
 }
 
 #[test]
 fn documented_errors_only() {
-    assert_eq!(StripeEvent::parse(b"nope"), Err(EventError::NotJson));
-    assert_eq!(StripeEvent::parse(b""), Err(EventError::NotJson));
+    assert_eq!(parse(b"nope"), Err(EventError::NotJson));
+    assert_eq!(parse(b""), Err(EventError::NotJson));
     assert!(matches!(
-        StripeEvent::parse(br#"{"id":"evt_1","type":"x"}"#),
+        parse(br#"{"id":"evt_1","type":"x"}"#),
         Err(EventError::NotAnEvent(_))
     ));
     assert!(matches!(
-        StripeEvent::parse(br#"{"id":1,"type":"x","data":{"object":{}}}"#),
+        parse(br#"{"id":1,"type":"x","data":{"object":{}}}"#),
         Err(EventError::NotAnEvent(_))
     ));
-    assert!(matches!(
-        StripeEvent::parse(br#"[]"#),
-        Err(EventError::NotAnEvent(_))
-    ));
+    assert!(matches!(parse(br#"[]"#), Err(EventError::NotAnEvent(_))));
     assert!(matches!(
         EventHead::parse(br#"{"id":"","type":"x"}"#),
         Err(EventError::NotAnEvent(_))
@@ -60,7 +57,7 @@ fn documented_errors_only() {
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..2048)) {
-        let _ = StripeEvent::parse(&body);
+        let _ = parse(&body);
         let _ = EventHead::parse(&body);
     }
 
@@ -70,7 +67,7 @@ proptest! {
         object in proptest::collection::hash_map("[a-z_]{1,12}", any::<i64>(), 0..8),
     ) {
         let body = serde_json::json!({"id": id, "type": ty, "data": {"object": object}}).to_string();
-        match StripeEvent::parse(body.as_bytes()) {
+        match parse(body.as_bytes()) {
             Ok(event) => prop_assert_eq!(event.id, id),
             Err(EventError::NotAnEvent(_)) => prop_assert!(id.is_empty() || ty.is_empty()),
             Err(e) => prop_assert!(false, "unexpected {:?}", e),
@@ -80,7 +77,7 @@ proptest! {
 
 #[test]
 fn only_the_used_fields_are_kept() {
-    let event = StripeEvent::parse(CHARGE.as_bytes()).unwrap();
+    let event = parse(CHARGE.as_bytes()).unwrap();
     assert!(event.object.contains_key("receipt_url"));
     assert!(
         !event.object.contains_key("payment_method_details"),
