@@ -63,14 +63,7 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
                 .await
         }
     });
-    await_until(
-        "the request reached Stripe",
-        WITHIN,
-        || async { standin.requests().len() },
-        |n| *n > 0,
-    )
-    .await;
-    sigterm(&child);
+    sigterm_in_flight(&standin, &child).await;
 
     let response = request.await.unwrap().expect("in-flight request answered");
     assert_eq!(response.status(), 200);
@@ -101,14 +94,7 @@ async fn sigterm_lets_an_in_flight_nats_request_finish() {
                 .await
         }
     });
-    await_until(
-        "the request reached Stripe",
-        WITHIN,
-        || async { standin.requests().len() },
-        |n| *n > 0,
-    )
-    .await;
-    sigterm(&child);
+    sigterm_in_flight(&standin, &child).await;
 
     let reply = request
         .await
@@ -273,4 +259,16 @@ fn help_texts_print_no_configured_value() {
             assert!(text.contains("NATS_SERVERS"), "{text}");
         }
     }
+}
+
+/// SIGTERM as soon as the request has reached Stripe (which answers slowly): the request is in flight then.
+async fn sigterm_in_flight(standin: &StandIn, child: &std::process::Child) {
+    await_until(
+        "the request reached Stripe",
+        WITHIN,
+        || async { standin.requests().len() },
+        |n| *n > 0,
+    )
+    .await;
+    sigterm(child);
 }

@@ -8,7 +8,12 @@ use payments::stripe::signature::Verifier;
 use serde_json::Value;
 use stripe_standin::StandIn;
 
-use crate::support::{self, receiver::Receiver, TestApp, ENDPOINT_SECRET, STRIPE_SECRET};
+use crate::support::{
+    self, of_order,
+    process::{output_of, payments},
+    receiver::Receiver,
+    TestApp, ENDPOINT_SECRET, STRIPE_SECRET,
+};
 
 const CASES: [(&str, &str); 7] = [
     ("checkout.session.completed", "payment.succeeded"),
@@ -64,19 +69,12 @@ async fn trigger_at(
     let vars = support::vars("nats://127.0.0.1:1", api.unwrap_or_default(), extra)
         .into_iter()
         .filter(|(k, _)| k != "STRIPE_API_BASE" || api.is_some());
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_payments"))
-        .current_dir(std::env::temp_dir())
-        .env_clear()
-        .envs(vars)
+    let mut cmd = payments();
+    cmd.envs(vars)
         .arg("trigger")
         .args(args)
-        .args(["--url", url])
-        .output()
-        .await
-        .expect("payments runs");
-    let text = String::from_utf8_lossy(&output.stdout).to_string()
-        + &String::from_utf8_lossy(&output.stderr);
-    (output.status.code().expect("exit code"), text)
+        .args(["--url", url]);
+    output_of(cmd).await
 }
 
 #[tokio::test]
@@ -99,10 +97,7 @@ async fn every_supported_type_reaches_its_outcome() {
     let published = app.payments().await;
     for (i, (event_type, subject)) in CASES.iter().enumerate() {
         let order = format!("00000000-0000-4000-8000-00000000000{i}");
-        let mine: Vec<_> = published
-            .iter()
-            .filter(|p| p.body["orderId"] == order.as_str())
-            .collect();
+        let mine = of_order(&published, &order);
         // A refund of a payment never reported paid reports it paid first (CONTRACT §5).
         let last = mine.last().expect("published");
         assert_eq!(
@@ -141,10 +136,7 @@ async fn declines_and_disputes_reach_their_contract_outcomes() {
     let published = app.payments().await;
     for (i, (event_type, subjects)) in NEW_CASES.iter().enumerate() {
         let order = format!("00000000-0000-4000-8000-00000000010{i}");
-        let mine: Vec<_> = published
-            .iter()
-            .filter(|p| p.body["orderId"] == order.as_str())
-            .collect();
+        let mine = of_order(&published, &order);
         let got: Vec<&str> = mine.iter().map(|p| p.subject.as_str()).collect();
         assert_eq!(got, *subjects, "{event_type}: {published:#?}");
         if let Some(last) = mine.last() {

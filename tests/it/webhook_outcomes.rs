@@ -3,19 +3,17 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{self, events::Payment, TestApp};
-
-fn keys(body: &Value) -> Vec<&str> {
-    body.as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect()
-}
+use crate::support::{self, events::Payment, keys, TestApp};
 
 async fn ok(app: &TestApp, event: &str) {
     let response = app.post_event(event).await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+/// Delivers `event` (200) and waits until the pipeline has handled it.
+async fn handled(app: &TestApp, event: &str) {
+    ok(app, event).await;
+    app.wait_pipeline_idle().await;
 }
 
 #[tokio::test]
@@ -110,12 +108,11 @@ async fn checkout_session_completed_alone_gets_the_receipt_from_the_api() {
     let app = TestApp::spawn().await;
     let payment = Payment::new("alone");
     payment.register(&app.standin);
-    ok(
+    handled(
         &app,
         &payment.session_event("checkout.session.completed", true),
     )
     .await;
-    app.wait_pipeline_idle().await;
     let published = app.payments().await;
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].body, payment.succeeded_body());
@@ -132,22 +129,20 @@ async fn a_delayed_payment_is_published_when_it_settles() {
     let app = TestApp::spawn().await;
     let payment = Payment::new("async");
     payment.register(&app.standin);
-    ok(
+    handled(
         &app,
         &payment.session_event("checkout.session.completed", false),
     )
     .await;
-    app.wait_pipeline_idle().await;
     assert!(
         app.payments().await.is_empty(),
         "unpaid completion publishes nothing"
     );
-    ok(
+    handled(
         &app,
         &payment.session_event("checkout.session.async_payment_succeeded", false),
     )
     .await;
-    app.wait_pipeline_idle().await;
     let published = app.payments().await;
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].body, payment.succeeded_body());
@@ -270,8 +265,7 @@ async fn an_old_api_version_event_is_accepted_and_used() {
       "status":"succeeded","metadata":{"orderId":"order-2017"},
       "receipt_url":"https://pay.stripe.com/receipts/acct_1/ch_2017/rcpt_1","source":{"object":"card"}}},
       "livemode":false,"pending_webhooks":1,"request":"req_old","type":"charge.succeeded"}"#;
-    ok(&app, body).await;
-    app.wait_pipeline_idle().await;
+    handled(&app, body).await;
     let published = app.payments().await;
     assert_eq!(published.len(), 1);
     assert_eq!(
@@ -288,12 +282,11 @@ async fn an_old_api_version_event_is_accepted_and_used() {
 async fn a_payment_stripe_does_not_know_is_unusable_not_retried() {
     let app = TestApp::spawn().await;
     let stranger = Payment::new("stranger"); // not registered with the stand-in: Stripe answers 404
-    ok(
+    handled(
         &app,
         &stranger.session_event("checkout.session.completed", true),
     )
     .await;
-    app.wait_pipeline_idle().await;
     assert!(app.payments().await.is_empty());
     let lookups = app
         .standin
@@ -310,12 +303,11 @@ async fn a_stripe_outage_during_the_lookup_is_retried_until_it_works() {
     let payment = Payment::new("flaky");
     payment.register(&app.standin);
     app.standin.inject(stripe_standin::Fault::server_error(), 1);
-    ok(
+    handled(
         &app,
         &payment.session_event("checkout.session.completed", true),
     )
     .await;
-    app.wait_pipeline_idle().await;
     let published = app.payments().await;
     assert_eq!(published.len(), 1, "published after the retry");
     assert_eq!(published[0].body, payment.succeeded_body());

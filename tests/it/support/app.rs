@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull};
 use payments::{Application, Config};
+use serde_json::Value;
 use stripe_standin::StandIn;
 use testkit::{await_until, NatsServer};
 use tokio_util::sync::CancellationToken;
@@ -245,6 +246,26 @@ impl TestApp {
             .iter()
             .filter(|r| r.path.starts_with(prefix))
             .count()
+    }
+
+    /// Sends `body` as a `create.payment.session` request and parses the reply (within 10 s).
+    pub async fn create_over_nats(&self, body: impl Into<bytes::Bytes>) -> Value {
+        let reply = tokio::time::timeout(
+            Duration::from_secs(10),
+            self.client.request("create.payment.session", body.into()),
+        )
+        .await
+        .expect("reply in time")
+        .expect("reply");
+        serde_json::from_slice(&reply.payload).expect("JSON reply")
+    }
+
+    /// Publishes `body` on `create.payment.session` with `reply` as its reply subject.
+    pub async fn publish_create(&self, reply: &str, body: impl Into<bytes::Bytes>) {
+        self.client
+            .publish_with_reply("create.payment.session", reply.to_owned(), body.into())
+            .await
+            .expect("published");
     }
 
     /// Every message in `PAYMENTS`, in order.
