@@ -18,6 +18,15 @@ async fn json_of(response: reqwest::Response) -> (u16, Value) {
     (status, response.json().await.expect("JSON body"))
 }
 
+/// Each request is refused with 400 and its message.
+async fn refused_with<M: AsRef<str>>(app: &TestApp, cases: impl IntoIterator<Item = (String, M)>) {
+    for (request, message) in cases {
+        let (status, reply) = create(app, &request).await;
+        let expected = json!({"status": 400, "message": message.as_ref()});
+        assert_eq!((status, reply), (400, expected), "{request}");
+    }
+}
+
 /// `POST /payments/create-session` with `request`; the status and the JSON reply.
 async fn create(app: &TestApp, request: &str) -> (u16, Value) {
     json_of(app.post_json("/payments/create-session", request).await).await
@@ -127,14 +136,7 @@ async fn invalid_requests_get_400_naming_the_field_and_reach_no_stripe() {
         ),
         ("[]".to_owned(), "body must be a JSON object"),
     ];
-    for (request, message) in cases {
-        let (status, reply) = create(&app, &request).await;
-        assert_eq!(
-            (status, reply),
-            (400, json!({"status": 400, "message": message})),
-            "{request}"
-        );
-    }
+    refused_with(&app, cases).await;
     let (status, reply) = create(&app, "{not json").await;
     assert_eq!(status, 400);
     assert!(reply["message"]
@@ -172,14 +174,7 @@ async fn currencies_and_stripes_amount_rules_are_400s_before_stripe() {
             "items[0].price is above Stripe's maximum unit amount of 99999999 jpy".to_owned(),
         ),
     ];
-    for (request, message) in cases {
-        let (status, reply) = create(&app, &request).await;
-        assert_eq!(
-            (status, reply),
-            (400, json!({"status": 400, "message": message})),
-            "{request}"
-        );
-    }
+    refused_with(&app, cases).await;
     assert!(
         app.standin.requests().is_empty(),
         "no refused amount reaches Stripe"

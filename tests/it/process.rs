@@ -9,7 +9,7 @@ use testkit::NatsServer;
 
 use crate::support::{
     self, await_until,
-    process::{payments, serve, sigterm},
+    process::{exit_code, payments, serve, sigterm},
 };
 
 /// How long a step of these tests may take: a process start or a log line on a busy machine.
@@ -67,11 +67,10 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
 
     let response = request.await.unwrap().expect("in-flight request answered");
     assert_eq!(response.status(), 200);
-    let exit = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(exit.code(), Some(0));
+    assert_eq!(
+        exit_code(&mut child, "after SIGTERM", WITHIN).await,
+        Some(0)
+    );
 }
 
 #[tokio::test]
@@ -103,11 +102,10 @@ async fn sigterm_lets_an_in_flight_nats_request_finish() {
     let reply: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
     assert_eq!(reply["id"], "in-flight");
     assert!(reply["response"]["sessionId"].is_string(), "{reply}");
-    let exit = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(exit.code(), Some(0));
+    assert_eq!(
+        exit_code(&mut child, "after SIGTERM", WITHIN).await,
+        Some(0)
+    );
 }
 
 #[tokio::test]
@@ -199,16 +197,14 @@ async fn sigterm_exits_within_the_grace_period_whatever_http_clients_hold() {
 
     let started = std::time::Instant::now();
     sigterm(&child);
-    // Polled with a deadline rather than waited for: a process that never exits must fail the test, not hang it.
-    let exit = await_until(
-        "the process exits after SIGTERM with SHUTDOWN_GRACE=1s",
+    let exit = exit_code(
+        &mut child,
+        "SIGTERM with SHUTDOWN_GRACE=1s",
         Duration::from_secs(15),
-        || std::future::ready(child.try_wait().unwrap()),
-        Option::is_some,
     )
     .await;
     let took = started.elapsed();
-    assert_eq!(exit.and_then(|e| e.code()), Some(0));
+    assert_eq!(exit, Some(0));
     assert!(
         took < Duration::from_secs(6),
         "exit took {took:?}, more than SHUTDOWN_GRACE (1s) + 5s"

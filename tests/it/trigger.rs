@@ -58,6 +58,20 @@ async fn trigger(app: &TestApp, args: &[&str]) -> (i32, String) {
     support::run_cli(app, &args, &[]).await
 }
 
+/// Triggers `event_type` for `order` at the service: sent, accepted, its objects registered with the emulator.
+async fn trigger_for(app: &TestApp, event_type: &str, order: &str) {
+    let (code, out) = trigger(app, &[event_type, "--order-id", order]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("→ 200 OK") && out.contains(r#""received":true"#),
+        "{out}"
+    );
+    assert!(
+        out.contains("registered"),
+        "objects registered with the emulator: {out}"
+    );
+}
+
 /// Runs `payments trigger <args> --url <url>` with the test environment, `STRIPE_API_BASE` = `api` (unset when
 /// `None`) and `extra` variables; the exit code, stdout and stderr.
 async fn trigger_at(
@@ -82,16 +96,7 @@ async fn every_supported_type_reaches_its_outcome() {
     let app = TestApp::spawn().await;
     for (i, (event_type, _)) in CASES.iter().enumerate() {
         let order = format!("00000000-0000-4000-8000-00000000000{i}");
-        let (code, out) = trigger(&app, &[event_type, "--order-id", &order]).await;
-        assert_eq!(code, 0, "{out}");
-        assert!(
-            out.contains("→ 200 OK") && out.contains(r#""received":true"#),
-            "{out}"
-        );
-        assert!(
-            out.contains("registered"),
-            "objects registered with the emulator: {out}"
-        );
+        trigger_for(&app, event_type, &order).await;
     }
     app.wait_pipeline_idle().await;
     let published = app.payments().await;
@@ -125,12 +130,7 @@ async fn declines_and_disputes_reach_their_contract_outcomes() {
     let app = TestApp::spawn().await;
     for (i, (event_type, _)) in NEW_CASES.iter().enumerate() {
         let order = format!("00000000-0000-4000-8000-00000000010{i}");
-        let (code, out) = trigger(&app, &[event_type, "--order-id", &order]).await;
-        assert_eq!(code, 0, "{out}");
-        assert!(
-            out.contains("→ 200 OK") && out.contains("registered"),
-            "{out}"
-        );
+        trigger_for(&app, event_type, &order).await;
     }
     app.wait_pipeline_idle().await;
     let published = app.payments().await;

@@ -10,6 +10,14 @@ async fn ok(app: &TestApp, event: &str) {
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
 
+/// A service, and a payment its Stripe knows (its intent and charge can be looked up).
+async fn known_payment(tag: &str) -> (TestApp, Payment) {
+    let app = TestApp::spawn().await;
+    let payment = Payment::new(tag);
+    payment.register(&app.standin);
+    (app, payment)
+}
+
 /// Delivers `event` (200) and waits until the pipeline has handled it.
 async fn handled(app: &TestApp, event: &str) {
     ok(app, event).await;
@@ -105,9 +113,7 @@ async fn five_concurrent_duplicates_and_a_late_one_publish_once() {
 
 #[tokio::test]
 async fn checkout_session_completed_alone_gets_the_receipt_from_the_api() {
-    let app = TestApp::spawn().await;
-    let payment = Payment::new("alone");
-    payment.register(&app.standin);
+    let (app, payment) = known_payment("alone").await;
     handled(
         &app,
         &payment.session_event("checkout.session.completed", true),
@@ -126,9 +132,7 @@ async fn checkout_session_completed_alone_gets_the_receipt_from_the_api() {
 
 #[tokio::test]
 async fn a_delayed_payment_is_published_when_it_settles() {
-    let app = TestApp::spawn().await;
-    let payment = Payment::new("async");
-    payment.register(&app.standin);
+    let (app, payment) = known_payment("async").await;
     handled(
         &app,
         &payment.session_event("checkout.session.completed", false),
@@ -299,9 +303,7 @@ async fn a_payment_stripe_does_not_know_is_unusable_not_retried() {
 
 #[tokio::test]
 async fn a_stripe_outage_during_the_lookup_is_retried_until_it_works() {
-    let app = TestApp::spawn().await;
-    let payment = Payment::new("flaky");
-    payment.register(&app.standin);
+    let (app, payment) = known_payment("flaky").await;
     app.standin.inject(stripe_standin::Fault::server_error(), 1);
     handled(
         &app,
