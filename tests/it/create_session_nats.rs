@@ -268,19 +268,14 @@ async fn wait_for_instances(client: &async_nats::Client, n: usize) {
 #[tokio::test]
 async fn srv_ping_and_info_find_the_service() {
     let app = TestApp::spawn().await;
-    let ping = app
-        .client
-        .request("$SRV.PING.payments", Bytes::new())
-        .await
-        .unwrap();
-    let ping: Value = serde_json::from_slice(&ping.payload).unwrap();
-    assert_eq!(ping["name"], "payments");
-    let info = app
-        .client
-        .request("$SRV.INFO.payments", Bytes::new())
-        .await
-        .unwrap();
-    let info: Value = serde_json::from_slice(&info.payload).unwrap();
+    let client = &app.client;
+    let discover = |verb: &'static str| async move {
+        let subject = format!("$SRV.{verb}.payments");
+        let reply = client.request(subject, Bytes::new()).await.unwrap();
+        serde_json::from_slice::<Value>(&reply.payload).unwrap()
+    };
+    assert_eq!(discover("PING").await["name"], "payments");
+    let info = discover("INFO").await;
     let endpoint = &info["endpoints"][0];
     assert_eq!(endpoint["subject"], "create.payment.session");
     assert_eq!(endpoint["queue_group"], "payments");

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{self, events::Payment, keys, TestApp};
+use crate::support::{self, events::Payment, keys, Published, TestApp};
 
 async fn ok(app: &TestApp, event: &str) {
     let response = app.post_event(event).await;
@@ -16,6 +16,14 @@ async fn known_payment(tag: &str) -> (TestApp, Payment) {
     let payment = Payment::new(tag);
     payment.register(&app.standin);
     (app, payment)
+}
+
+/// `PAYMENTS` holds one message, the payment's success; all of `PAYMENTS`.
+async fn published_once(app: &TestApp, payment: &Payment) -> Vec<Published> {
+    let published = app.payments().await;
+    assert_eq!(published.len(), 1, "{published:#?}");
+    assert_eq!(published[0].body, payment.succeeded_body());
+    published
 }
 
 /// Delivers `event` (200) and waits until the pipeline has handled it.
@@ -102,9 +110,7 @@ async fn five_concurrent_duplicates_and_a_late_one_publish_once() {
     ok(&app, &event).await; // Stripe's retry, later, freshly signed
     app.wait_pipeline_idle().await;
 
-    let published = app.payments().await;
-    assert_eq!(published.len(), 1);
-    assert_eq!(published[0].body, payment.succeeded_body());
+    let published = published_once(&app, &payment).await;
     assert_eq!(published[0].event_id, format!("evt_ch_{}", payment.charge));
     assert_eq!(published[0].event_type, "charge.succeeded");
     let audit = support::read_stream(&app.js, "STRIPE_EVENTS").await;
@@ -119,9 +125,7 @@ async fn checkout_session_completed_alone_gets_the_receipt_from_the_api() {
         &payment.session_event("checkout.session.completed", true),
     )
     .await;
-    let published = app.payments().await;
-    assert_eq!(published.len(), 1);
-    assert_eq!(published[0].body, payment.succeeded_body());
+    published_once(&app, &payment).await;
     let lookup = app
         .standin
         .requests()
@@ -147,9 +151,7 @@ async fn a_delayed_payment_is_published_when_it_settles() {
         &payment.session_event("checkout.session.async_payment_succeeded", false),
     )
     .await;
-    let published = app.payments().await;
-    assert_eq!(published.len(), 1);
-    assert_eq!(published[0].body, payment.succeeded_body());
+    published_once(&app, &payment).await;
 }
 
 #[tokio::test]
@@ -310,9 +312,7 @@ async fn a_stripe_outage_during_the_lookup_is_retried_until_it_works() {
         &payment.session_event("checkout.session.completed", true),
     )
     .await;
-    let published = app.payments().await;
-    assert_eq!(published.len(), 1, "published after the retry");
-    assert_eq!(published[0].body, payment.succeeded_body());
+    published_once(&app, &payment).await;
     let lookups = app
         .standin
         .requests()
