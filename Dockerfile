@@ -68,8 +68,8 @@ ENTRYPOINT ["/usr/local/bin/stripe-standin"]
 
 # ---------------------------------------------------------------------------------------------------------------
 # Production (the default target, so it stays last): glibc + libgcc only (the binary is dynamically linked against
-# bookworm's glibc, which distroless cc-debian12 carries). No shell, no curl, no OpenSSL, no ca-certificates: TLS to Stripe is rustls with bundled
-# webpki roots. The :nonroot tag runs as uid/gid 65532.
+# bookworm's glibc, which distroless cc-debian12 carries). No shell, no curl, no OpenSSL, no ca-certificates: TLS
+# to Stripe is rustls with bundled webpki roots. The :nonroot tag runs as uid/gid 65532.
 FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
 
 ARG VERSION=0.1.0

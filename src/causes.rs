@@ -4,14 +4,14 @@
 
 use std::error::Error;
 
-/// `error: cause: cause of the cause …`, skipping a cause whose text the line already ends with (some errors
-/// print their source themselves).
+/// `error: cause: cause of the cause …`, skipping a cause whose text the line already holds (some errors print
+/// their source, or their whole chain, themselves).
 pub fn chain(error: &dyn Error) -> String {
     let mut line = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
         let text = cause.to_string();
-        if !text.is_empty() && !line.ends_with(&text) {
+        if !text.is_empty() && !line.contains(&text) {
             line.push_str(": ");
             line.push_str(&text);
         }

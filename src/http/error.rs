@@ -30,7 +30,7 @@ pub enum HttpError {
     /// The body did not arrive within `HTTP_BODY_TIMEOUT` (a slow or stalled client); the connection is closed.
     #[error("the request body did not arrive within {}", humantime::format_duration(*.0))]
     BodyTimeout(Duration),
-    #[error("could not read the request body")]
+    #[error("could not read the request body: {0}")]
     BodyUnreadable(#[source] axum::Error),
     #[error("Idempotency-Key header must be visible ASCII")]
     KeyNotAscii,

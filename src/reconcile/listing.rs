@@ -181,7 +181,7 @@ impl Listing {
                         .replace(self.secret.expose_secret(), "***");
                     return Err(ReconcileError::StripeRefused { status, message });
                 }
-                Err(source @ (TransportError::Timeout | TransportError::Unreachable(_))) => {
+                Err(source @ (TransportError::Timeout | TransportError::Unreachable { .. })) => {
                     if last {
                         let source = redact(source, &self.secret);
                         return Err(ReconcileError::StripeUnreachable {
@@ -209,9 +209,6 @@ impl Listing {
 
 fn redact(error: TransportError, secret: &SecretString) -> TransportError {
     match error {
-        TransportError::Unreachable(text) => {
-            TransportError::Unreachable(text.replace(secret.expose_secret(), "***"))
-        }
         TransportError::Unexpected(text) => {
             TransportError::Unexpected(text.replace(secret.expose_secret(), "***"))
         }

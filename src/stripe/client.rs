@@ -224,10 +224,9 @@ impl StripeApi {
                     StripeError::Rejected { message }
                 }
             }
-            TransportError::Timeout => StripeError::Unavailable { source: err },
-            TransportError::Unreachable(text) => StripeError::Unavailable {
-                source: TransportError::Unreachable(redact(text)),
-            },
+            TransportError::Timeout | TransportError::Unreachable { .. } => {
+                StripeError::Unavailable { source: err }
+            }
             TransportError::Unexpected(text) => StripeError::Unexpected {
                 source: TransportError::Unexpected(redact(text)),
             },

@@ -13,13 +13,13 @@ pub enum StripeError {
     #[error("Stripe has no such object: {message}")]
     NotFound { message: String },
     /// Stripe did not answer, or not in time.
-    #[error("Stripe is unavailable")]
+    #[error("Stripe is unavailable: {source}")]
     Unavailable {
         #[source]
         source: TransportError,
     },
     /// Stripe (or whatever answered in its place) sent something that is not a Stripe answer.
-    #[error("Stripe refused the request")]
+    #[error("Stripe refused the request: {source}")]
     Unexpected {
         #[source]
         source: TransportError,

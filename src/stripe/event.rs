@@ -137,21 +137,22 @@ fn classify(body: &[u8]) -> EventError {
     }
 }
 
-/// The envelope with `data` optional, to tell a body without `data.object` from one without an id or type.
+/// The envelope with `data` optional, to tell a body without `data.object` from one without an id or type. Read
+/// only to find where a body stops being an event, so its fields are never used.
 #[derive(Deserialize)]
-#[allow(dead_code)] // read only to find where a body stops being an event
 struct Head {
-    id: String,
+    #[serde(rename = "id")]
+    _id: String,
     #[serde(rename = "type")]
-    event_type: String,
-    #[serde(default)]
-    data: Option<HeadData>,
+    _event_type: String,
+    #[serde(default, rename = "data")]
+    _data: Option<HeadData>,
 }
 
 #[derive(Deserialize)]
-#[allow(dead_code)]
 struct HeadData {
-    object: Map<String, Value>,
+    #[serde(rename = "object")]
+    _object: Map<String, Value>,
 }
 
 #[cfg(test)]

@@ -24,8 +24,14 @@ pub enum TransportError {
     },
     #[error("Stripe did not answer in time")]
     Timeout,
-    #[error("Stripe could not be reached: {0}")]
-    Unreachable(String),
+    /// No answer: DNS, connection, TLS or proxy failed. `url` is where the call went, without query or
+    /// credentials; the line names every cause, the key never (reqwest's errors carry no headers).
+    #[error("Stripe could not be reached: {}{}", url.as_deref().map(|u| format!("{u}: ")).unwrap_or_default(), crate::causes::chain(source))]
+    Unreachable {
+        url: Option<String>,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("unexpected response from Stripe: {0}")]
     Unexpected(String),
 }
@@ -172,8 +178,8 @@ fn transport_error(e: reqwest::Error) -> TransportError {
     if e.is_timeout() {
         TransportError::Timeout
     } else {
-        // The URL (without query or credentials) and every cause: "error sending request" alone tells an operator
-        // neither where the call went nor why it failed (DNS, refused, TLS, proxy).
+        // Where the call went and every cause: "error sending request" alone tells an operator neither where the
+        // call went nor why it failed (DNS, refused, TLS, proxy).
         let url = e.url().map(|url| {
             let mut url = url.clone();
             url.set_query(None);
@@ -181,11 +187,10 @@ fn transport_error(e: reqwest::Error) -> TransportError {
             let _ = url.set_password(None);
             url.to_string()
         });
-        let cause = crate::causes::chain(&e.without_url());
-        TransportError::Unreachable(match url {
-            Some(url) => format!("{url}: {cause}"),
-            None => cause,
-        })
+        TransportError::Unreachable {
+            url,
+            source: e.without_url(),
+        }
     }
 }
 
@@ -216,7 +221,17 @@ mod tests {
             .port();
         let url = format!("http://user:pw@127.0.0.1:{port}/v1/charges/ch_1?expand[]=x");
         let error = reqwest::get(url).await.unwrap_err();
-        let message = transport_error(error).to_string();
+        let error = transport_error(error);
+        assert!(
+            std::error::Error::source(&error).is_some(),
+            "the cause is kept"
+        );
+        let message = error.to_string();
+        // What a caller reads: each cause once.
+        let shown =
+            crate::causes::chain(&crate::stripe::error::StripeError::Unavailable { source: error });
+        assert_eq!(shown, format!("Stripe is unavailable: {message}"));
+        assert_eq!(shown.matches("error sending request").count(), 1, "{shown}");
         assert!(
             message.starts_with(&format!(
                 "Stripe could not be reached: http://127.0.0.1:{port}/v1/charges/ch_1: error sending request"

@@ -1,5 +1,6 @@
 //! `module-cycles [--warn-only] [CRATE_DIR …]`: reports the import circles between the modules of each crate
-//! (its `src/lib.rs` and `src/main.rs` trees); by default the workspace's root crate and every `crates/*`.
+//! (its `src/lib.rs` and `src/main.rs` trees); by default the workspace's root crate, `bench` and every
+//! `crates/*`.
 //! Exit 0 without circles, 1 with (0 with `--warn-only`, which still prints them), 2 when a crate cannot be read.
 #![forbid(unsafe_code)]
 
@@ -15,7 +16,7 @@ fn main() -> ExitCode {
         match arg.as_str() {
             "--warn-only" => warn_only = true,
             "-h" | "--help" => {
-                println!("usage: module-cycles [--warn-only] [CRATE_DIR ...]   (default: . and crates/*)");
+                println!("usage: module-cycles [--warn-only] [CRATE_DIR ...]   (default: ., bench and crates/*)");
                 return ExitCode::SUCCESS;
             }
             _ => dirs.push(PathBuf::from(arg)),
@@ -83,9 +84,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// `.` and every `crates/*` with a `Cargo.toml`.
+/// `.`, every `crates/*` with a `Cargo.toml`, and `bench` (a workspace of its own, in the same repository).
 fn workspace_crates() -> Vec<PathBuf> {
     let mut dirs = vec![PathBuf::from(".")];
+    if Path::new("bench/Cargo.toml").is_file() {
+        dirs.push(PathBuf::from("bench"));
+    }
     if let Ok(entries) = std::fs::read_dir("crates") {
         let mut members: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
