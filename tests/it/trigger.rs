@@ -12,7 +12,7 @@ use crate::support::{
     self, of_order,
     process::{output_of, payments},
     receiver::Receiver,
-    TestApp, ENDPOINT_SECRET, STRIPE_SECRET,
+    Published, TestApp, ENDPOINT_SECRET, STRIPE_SECRET,
 };
 
 const CASES: [(&str, &str); 7] = [
@@ -72,6 +72,20 @@ async fn trigger_for(app: &TestApp, event_type: &str, order: &str) {
     );
 }
 
+/// Triggers each of `event_types` for an order of its own (`order(i)`) and waits until the pipeline has handled
+/// them; all of `PAYMENTS`.
+async fn trigger_each<'t>(
+    app: &TestApp,
+    event_types: impl IntoIterator<Item = &'t str>,
+    order: impl Fn(usize) -> String,
+) -> Vec<Published> {
+    for (i, event_type) in event_types.into_iter().enumerate() {
+        trigger_for(app, event_type, &order(i)).await;
+    }
+    app.wait_pipeline_idle().await;
+    app.payments().await
+}
+
 /// Runs `payments trigger <args> --url <url>` with the test environment, `STRIPE_API_BASE` = `api` (unset when
 /// `None`) and `extra` variables; the exit code, stdout and stderr.
 async fn trigger_at(
@@ -94,15 +108,10 @@ async fn trigger_at(
 #[tokio::test]
 async fn every_supported_type_reaches_its_outcome() {
     let app = TestApp::spawn().await;
-    for (i, (event_type, _)) in CASES.iter().enumerate() {
-        let order = format!("00000000-0000-4000-8000-00000000000{i}");
-        trigger_for(&app, event_type, &order).await;
-    }
-    app.wait_pipeline_idle().await;
-    let published = app.payments().await;
+    let order = |i| format!("00000000-0000-4000-8000-00000000000{i}");
+    let published = trigger_each(&app, CASES.iter().map(|(t, _)| *t), order).await;
     for (i, (event_type, subject)) in CASES.iter().enumerate() {
-        let order = format!("00000000-0000-4000-8000-00000000000{i}");
-        let mine = of_order(&published, &order);
+        let mine = of_order(&published, &order(i));
         // A refund of a payment never reported paid reports it paid first (CONTRACT §5).
         let last = mine.last().expect("published");
         assert_eq!(
@@ -128,15 +137,10 @@ async fn every_supported_type_reaches_its_outcome() {
 #[tokio::test]
 async fn declines_and_disputes_reach_their_contract_outcomes() {
     let app = TestApp::spawn().await;
-    for (i, (event_type, _)) in NEW_CASES.iter().enumerate() {
-        let order = format!("00000000-0000-4000-8000-00000000010{i}");
-        trigger_for(&app, event_type, &order).await;
-    }
-    app.wait_pipeline_idle().await;
-    let published = app.payments().await;
+    let order = |i| format!("00000000-0000-4000-8000-00000000010{i}");
+    let published = trigger_each(&app, NEW_CASES.iter().map(|(t, _)| *t), order).await;
     for (i, (event_type, subjects)) in NEW_CASES.iter().enumerate() {
-        let order = format!("00000000-0000-4000-8000-00000000010{i}");
-        let mine = of_order(&published, &order);
+        let mine = of_order(&published, &order(i));
         let got: Vec<&str> = mine.iter().map(|p| p.subject.as_str()).collect();
         assert_eq!(got, *subjects, "{event_type}: {published:#?}");
         if let Some(last) = mine.last() {

@@ -26,6 +26,14 @@ async fn published_once(app: &TestApp, payment: &Payment) -> Vec<Published> {
     published
 }
 
+/// Delivers the payment's paid `checkout.session.completed`, no other event: its success is published once
+/// (with the receipt the service looked up).
+async fn paid_completion_alone(app: &TestApp, payment: &Payment) {
+    let completed = payment.session_event("checkout.session.completed", true);
+    handled(app, &completed).await;
+    published_once(app, payment).await;
+}
+
 /// Delivers `event` (200) and waits until the pipeline has handled it.
 async fn handled(app: &TestApp, event: &str) {
     ok(app, event).await;
@@ -120,18 +128,9 @@ async fn five_concurrent_duplicates_and_a_late_one_publish_once() {
 #[tokio::test]
 async fn checkout_session_completed_alone_gets_the_receipt_from_the_api() {
     let (app, payment) = known_payment("alone").await;
-    handled(
-        &app,
-        &payment.session_event("checkout.session.completed", true),
-    )
-    .await;
-    published_once(&app, &payment).await;
-    let lookup = app
-        .standin
-        .requests()
-        .into_iter()
-        .find(|r| r.path == format!("/v1/payment_intents/{}", payment.intent));
-    assert!(lookup.is_some(), "the payment intent was looked up");
+    paid_completion_alone(&app, &payment).await;
+    let lookups = app.stripe_requests(&format!("/v1/payment_intents/{}", payment.intent));
+    assert!(lookups > 0, "the payment intent was looked up");
 }
 
 #[tokio::test]
@@ -307,17 +306,7 @@ async fn a_payment_stripe_does_not_know_is_unusable_not_retried() {
 async fn a_stripe_outage_during_the_lookup_is_retried_until_it_works() {
     let (app, payment) = known_payment("flaky").await;
     app.standin.inject(stripe_standin::Fault::server_error(), 1);
-    handled(
-        &app,
-        &payment.session_event("checkout.session.completed", true),
-    )
-    .await;
-    published_once(&app, &payment).await;
-    let lookups = app
-        .standin
-        .requests()
-        .iter()
-        .filter(|r| r.path.starts_with("/v1/payment_intents/"))
-        .count();
+    paid_completion_alone(&app, &payment).await;
+    let lookups = app.stripe_requests("/v1/payment_intents/");
     assert_eq!(lookups, 2, "one failure, one retry");
 }

@@ -13,7 +13,7 @@ use stripe_standin::StandIn;
 use testkit::{await_until, NatsServer};
 use tokio_util::sync::CancellationToken;
 
-use super::process::{serve, sigterm};
+use super::process::{exit_code, serve, sigterm};
 use super::stream::{read_stream, Published};
 use super::{sign_now, ENDPOINT_SECRET, STRIPE_SECRET};
 
@@ -177,11 +177,9 @@ impl TestApp {
             Service::Process(child) => {
                 if let Some(mut child) = child.take() {
                     sigterm(&child);
-                    let exit = tokio::task::spawn_blocking(move || child.wait())
-                        .await
-                        .expect("waiter")
-                        .expect("exit status");
-                    assert!(exit.success(), "the service exited with {exit}");
+                    let code =
+                        exit_code(&mut child, "the service after SIGTERM", IDLE_WITHIN).await;
+                    assert_eq!(code, Some(0), "the service's exit code");
                 }
             }
         }
