@@ -65,6 +65,15 @@ async fn wait_failed(app: &TestApp, n: usize) -> Vec<Published> {
     .await
 }
 
+/// Waits for a `payment.callback.failed`, then for the queue to drain: it must stay the only one.
+async fn the_one_failure(app: &TestApp) -> Published {
+    wait_failed(app, 1).await;
+    wait_queue_empty(app).await;
+    let mut failed = failed_callbacks(app).await;
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    failed.remove(0)
+}
+
 async fn wait_queue_empty(app: &TestApp) {
     await_until(
         "the callback queue is drained",
@@ -243,12 +252,9 @@ async fn exhausted_retries_publish_payment_callback_failed() {
     let session = create(&app, ORDER, &receiver.url).await;
     pay(&app, &session).await;
     receiver.wait_for(3).await;
-    wait_failed(&app, 1).await;
-    wait_queue_empty(&app).await;
-    let failed = failed_callbacks(&app).await;
-    assert_eq!(failed.len(), 1);
+    let failed = the_one_failure(&app).await;
     assert_eq!(
-        failed[0].body,
+        failed.body,
         json!({"id": session, "orderId": ORDER, "url": receiver.url, "attempts": 3, "lastStatus": 500})
     );
     assert_eq!(receiver.received().len(), 3, "no attempt after the last");
@@ -256,38 +262,31 @@ async fn exhausted_retries_publish_payment_callback_failed() {
 
 #[tokio::test]
 async fn retry_after_is_honoured_within_the_schedule_and_410_stops() {
-    let receiver = Receiver::start(&[(503, Some(2)), (200, None)]).await;
     let app = TestApp::spawn_with(&settings("1s,3s")).await;
-    let session = create(&app, ORDER, &receiver.url).await;
-    pay(&app, &session).await;
-    let requests = receiver.wait_for(2).await;
-    let gap = requests[1].at - requests[0].at;
-    assert!(
-        gap >= Duration::from_millis(1900),
-        "Retry-After 2 s honoured over the 1 s schedule: {gap:?}"
-    );
-
-    // The HTTP-date form: 3 s from now (2-3 s once truncated to the second), over a 1 s schedule.
+    // In seconds (2 s), and as an HTTP date 3 s from now (2-3 s once truncated to the second).
+    let seconds = Receiver::start(&[(503, Some(2)), (200, None)]).await;
     let dated = Receiver::start_dated(&[(503, Some(3)), (200, None)]).await;
-    let session = create(&app, "order-dated", &dated.url).await;
-    pay(&app, &session).await;
-    let requests = dated.wait_for(2).await;
-    let gap = requests[1].at - requests[0].at;
-    assert!(
-        gap >= Duration::from_millis(1900),
-        "Retry-After as an HTTP date honoured over the 1 s schedule: {gap:?}"
-    );
+    for (receiver, order, form) in [
+        (seconds, ORDER, "seconds"),
+        (dated, "order-dated", "an HTTP date"),
+    ] {
+        let session = create(&app, order, &receiver.url).await;
+        pay(&app, &session).await;
+        let requests = receiver.wait_for(2).await;
+        let gap = requests[1].at - requests[0].at;
+        assert!(
+            gap >= Duration::from_millis(1900),
+            "Retry-After as {form} honoured over the 1 s schedule: {gap:?}"
+        );
+    }
 
     let gone = Receiver::start(&[(410, None)]).await;
     let session = create(&app, "order-gone", &gone.url).await;
     pay(&app, &session).await;
     gone.wait_for(1).await;
-    wait_failed(&app, 1).await;
-    wait_queue_empty(&app).await;
-    let failed = failed_callbacks(&app).await;
-    assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0].body["lastStatus"], 410);
-    assert_eq!(failed[0].body["attempts"], 1);
+    let failed = the_one_failure(&app).await;
+    assert_eq!(failed.body["lastStatus"], 410);
+    assert_eq!(failed.body["attempts"], 1);
     assert_eq!(gone.received().len(), 1, "410 stops at once");
 }
 
@@ -469,12 +468,9 @@ async fn a_target_that_turned_private_is_refused_at_send_time() {
             .expect("event sent");
         assert_eq!(reply.status(), 200, "event accepted");
     }
-    wait_failed(&creator, 1).await;
-    wait_queue_empty(&creator).await;
-    let failed = failed_callbacks(&creator).await;
-    assert_eq!(failed.len(), 1);
+    let failed = the_one_failure(&creator).await;
     assert_eq!(
-        failed[0].body["lastStatus"], 0,
+        failed.body["lastStatus"], 0,
         "no HTTP status: the request was never sent"
     );
     assert!(

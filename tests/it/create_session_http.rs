@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use stripe_standin::Fault;
 
-use crate::support::{self, TestApp, ORDER};
+use crate::support::{self, keys, TestApp, ORDER};
 
 fn body(currency: &str, price: &str) -> String {
     format!(
@@ -18,23 +18,27 @@ async fn json_of(response: reqwest::Response) -> (u16, Value) {
     (status, response.json().await.expect("JSON body"))
 }
 
+/// Each request is refused with 400 and its message.
+async fn refused_with<M: AsRef<str>>(app: &TestApp, cases: impl IntoIterator<Item = (String, M)>) {
+    for (request, message) in cases {
+        let (status, reply) = create(app, &request).await;
+        let expected = json!({"status": 400, "message": message.as_ref()});
+        assert_eq!((status, reply), (400, expected), "{request}");
+    }
+}
+
+/// `POST /payments/create-session` with `request`; the status and the JSON reply.
+async fn create(app: &TestApp, request: &str) -> (u16, Value) {
+    json_of(app.post_json("/payments/create-session", request).await).await
+}
+
 #[tokio::test]
 async fn creates_a_session_with_the_fields_stripe_expects() {
     let app = TestApp::spawn().await;
-    let (status, reply) = json_of(
-        app.post_json("/payments/create-session", &body("usd", "20.5"))
-            .await,
-    )
-    .await;
+    let (status, reply) = create(&app, &body("usd", "20.5")).await;
     assert_eq!(status, 200, "{reply}");
-    let keys: Vec<&str> = reply
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        keys,
+        keys(&reply),
         ["cancelUrl", "expiresAt", "sessionId", "successUrl", "url"]
     );
     assert!(reply["sessionId"].as_str().unwrap().starts_with("cs_test_"));
@@ -132,17 +136,8 @@ async fn invalid_requests_get_400_naming_the_field_and_reach_no_stripe() {
         ),
         ("[]".to_owned(), "body must be a JSON object"),
     ];
-    for (request, message) in cases {
-        let (status, reply) =
-            json_of(app.post_json("/payments/create-session", &request).await).await;
-        assert_eq!(
-            (status, reply),
-            (400, json!({"status": 400, "message": message})),
-            "{request}"
-        );
-    }
-    let (status, reply) =
-        json_of(app.post_json("/payments/create-session", "{not json").await).await;
+    refused_with(&app, cases).await;
+    let (status, reply) = create(&app, "{not json").await;
     assert_eq!(status, 400);
     assert!(reply["message"]
         .as_str()
@@ -179,15 +174,7 @@ async fn currencies_and_stripes_amount_rules_are_400s_before_stripe() {
             "items[0].price is above Stripe's maximum unit amount of 99999999 jpy".to_owned(),
         ),
     ];
-    for (request, message) in cases {
-        let (status, reply) =
-            json_of(app.post_json("/payments/create-session", &request).await).await;
-        assert_eq!(
-            (status, reply),
-            (400, json!({"status": 400, "message": message})),
-            "{request}"
-        );
-    }
+    refused_with(&app, cases).await;
     assert!(
         app.standin.requests().is_empty(),
         "no refused amount reaches Stripe"
@@ -198,11 +185,7 @@ async fn currencies_and_stripes_amount_rules_are_400s_before_stripe() {
         ("kwd", "99999.99", "99999990"),
         ("isk", "999999", "99999900"),
     ] {
-        let (status, reply) = json_of(
-            app.post_json("/payments/create-session", &body(currency, price))
-                .await,
-        )
-        .await;
+        let (status, reply) = create(&app, &body(currency, price)).await;
         assert_eq!(status, 200, "{currency} {price}: {reply}");
         let last = app.standin.requests().pop().unwrap();
         assert_eq!(
@@ -227,7 +210,7 @@ async fn wrong_content_type_is_415_and_oversized_is_413() {
     assert_eq!((status, reply["status"].as_u64()), (415, Some(415)));
 
     let huge = body("usd", "1").replace("T-Shirt", &"x".repeat(4096));
-    let (status, reply) = json_of(app.post_json("/payments/create-session", &huge).await).await;
+    let (status, reply) = create(&app, &huge).await;
     assert_eq!(status, 413);
     assert_eq!(
         reply["message"],
@@ -238,50 +221,42 @@ async fn wrong_content_type_is_415_and_oversized_is_413() {
 #[tokio::test]
 async fn stripe_refusal_is_502_with_stripes_message() {
     let app = TestApp::spawn().await;
-    app.standin.inject(
-        Fault::Error {
-            status: 400,
-            error_type: "invalid_request_error".into(),
-            message: "Amount must convert to at least 50 cents.".into(),
-        },
-        1,
-    );
-    let (status, reply) = json_of(
-        app.post_json("/payments/create-session", &body("mxn", "1"))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 502);
-    assert_eq!(
-        reply["message"],
-        "Stripe refused the request: Amount must convert to at least 50 cents."
-    );
-
-    app.standin.inject(
-        Fault::Error {
-            status: 500,
-            error_type: "api_error".into(),
-            message: "Something went wrong".into(),
-        },
-        1,
-    );
-    let (status, _) = json_of(
-        app.post_json("/payments/create-session", &body("usd", "2"))
-            .await,
-    )
-    .await;
-    assert_eq!(status, 502);
+    // Stripe's refusal (its message passed on) and Stripe's own failure: both 502.
+    let cases = [
+        (
+            400,
+            "invalid_request_error",
+            "Amount must convert to at least 50 cents.",
+            "mxn",
+            "1",
+            true,
+        ),
+        (500, "api_error", "Something went wrong", "usd", "2", false),
+    ];
+    for (stripe_status, error_type, message, currency, order, passed_on) in cases {
+        let fault = Fault::Error {
+            status: stripe_status,
+            error_type: error_type.into(),
+            message: message.into(),
+        };
+        app.standin.inject(fault, 1);
+        let request = body(currency, order);
+        let (status, reply) = create(&app, &request).await;
+        assert_eq!(status, 502, "{reply}");
+        if passed_on {
+            assert_eq!(
+                reply["message"],
+                format!("Stripe refused the request: {message}")
+            );
+        }
+    }
 }
 
 #[tokio::test]
 async fn slow_or_unreachable_stripe_is_503() {
     let app = TestApp::spawn_with(&[("STRIPE_TIMEOUT", "300ms")]).await;
     app.standin.inject(Fault::Delay(Duration::from_secs(3)), 1);
-    let (status, reply) = json_of(
-        app.post_json("/payments/create-session", &body("usd", "1"))
-            .await,
-    )
-    .await;
+    let (status, reply) = create(&app, &body("usd", "1")).await;
     assert_eq!(status, 503, "{reply}");
     assert_eq!(
         reply["message"],
@@ -309,16 +284,12 @@ async fn slow_or_unreachable_stripe_is_503() {
 #[tokio::test]
 async fn a_retried_identical_request_returns_the_same_session() {
     let app = TestApp::spawn().await;
-    let (_, first) = json_of(
-        app.post_json("/payments/create-session", &body("usd", "20.5"))
-            .await,
-    )
-    .await;
+    let (_, first) = create(&app, &body("usd", "20.5")).await;
     // Same request, written differently (key order, trailing zero, currency case).
     let again = format!(
         r#"{{"items":[{{"quantity":2,"price":20.50,"name":"T-Shirt"}}],"currency":"USD","orderId":"{ORDER}"}}"#
     );
-    let (_, second) = json_of(app.post_json("/payments/create-session", &again).await).await;
+    let (_, second) = create(&app, &again).await;
     assert_eq!(first["sessionId"], second["sessionId"]);
     assert_eq!(app.standin.sessions_created(), 1);
 
@@ -388,11 +359,7 @@ async fn a_key_used_for_another_request_is_409_and_changes_nothing() {
     assert_eq!(app.standin.sessions_created(), 1);
 
     // A request's derived key is claimed as well: sent as another request's key, it is a conflict too.
-    let (status, _) = json_of(
-        app.post_json("/payments/create-session", &body("usd", "30"))
-            .await,
-    )
-    .await;
+    let (status, _) = create(&app, &body("usd", "30")).await;
     assert_eq!(status, 200);
     let derived = app
         .standin
@@ -520,11 +487,7 @@ async fn sessions_reuse_the_connection_to_stripe() {
         TestApp::start_service(nats, standin, &[("STRIPE_API_BASE", relay.as_str())]).await;
     app.wait_ready().await;
     for price in ["1", "2", "3", "4", "5"] {
-        let (status, reply) = json_of(
-            app.post_json("/payments/create-session", &body("usd", price))
-                .await,
-        )
-        .await;
+        let (status, reply) = create(&app, &body("usd", price)).await;
         assert_eq!(status, 200, "{reply}");
     }
     // One after another, five sessions need one connection: no TCP (and, against Stripe, TLS) handshake each.
@@ -549,11 +512,7 @@ async fn a_stripe_answer_that_is_not_a_session_is_502() {
     tokio::spawn(async move { axum::serve(listener, impostor).await.unwrap() });
     let app = TestApp::spawn_with(&[("STRIPE_API_BASE", base.as_str())]).await;
     for price in ["1", "2"] {
-        let (status, reply) = json_of(
-            app.post_json("/payments/create-session", &body("usd", price))
-                .await,
-        )
-        .await;
+        let (status, reply) = create(&app, &body("usd", price)).await;
         assert_eq!(status, 502, "{reply}");
         let message = reply["message"].as_str().unwrap();
         assert!(

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-use crate::support::{self, await_until, TestApp, ORDER};
+use crate::support::{self, await_until, keys, TestApp, ORDER};
 
 const DATA: &str = r#"{"orderId":"3f0c7a4e-4a65-4a1e-9b1e-1f2d3c4b5a69","currency":"usd","items":[{"name":"T-Shirt","price":20.5,"quantity":2}]}"#;
 
@@ -31,18 +31,9 @@ async fn nestjs_send_gets_exactly_one_envelope_reply() {
     let packet = format!(
         r#"{{"pattern":"create.payment.session","data":{DATA},"id":"a58ecc2686175684694c7"}}"#
     );
-    app.client
-        .publish_with_reply("create.payment.session", inbox.clone(), Bytes::from(packet))
-        .await
-        .unwrap();
+    app.publish_create(&inbox, packet).await;
     let (reply, _) = next_json(&mut replies).await;
-    let keys: Vec<&str> = reply
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(keys, ["id", "isDisposed", "response"]);
+    assert_eq!(keys(&reply), ["id", "isDisposed", "response"]);
     assert_eq!(reply["id"], "a58ecc2686175684694c7");
     assert_eq!(reply["isDisposed"], true);
     assert!(reply["response"]["sessionId"]
@@ -60,10 +51,7 @@ async fn nestjs_send_gets_exactly_one_envelope_reply() {
 
     // Exactly one: a second, later request's reply is the next thing on the inbox.
     let packet = r#"{"pattern":"create.payment.session","data":{"orderId":""},"id":"second"}"#;
-    app.client
-        .publish_with_reply("create.payment.session", inbox, Bytes::from(packet))
-        .await
-        .unwrap();
+    app.publish_create(&inbox, packet).await;
     let (reply, _) = next_json(&mut replies).await;
     assert_eq!(reply["id"], "second");
 }
@@ -72,24 +60,14 @@ async fn nestjs_send_gets_exactly_one_envelope_reply() {
 async fn nestjs_errors_carry_a_numeric_status() {
     let app = TestApp::spawn().await;
     let packet = r#"{"pattern":"create.payment.session","data":{"orderId":"o","currency":"usd","items":[{"name":"a","price":0,"quantity":1}]},"id":"e1"}"#;
-    let reply = app
-        .client
-        .request("create.payment.session", Bytes::from(packet))
-        .await
-        .unwrap();
-    let reply: Value = serde_json::from_slice(&reply.payload).unwrap();
+    let reply = app.create_over_nats(packet).await;
     assert_eq!(
         reply,
         json!({"err": {"status": 400, "message": "items[0].price must be a positive number"}, "isDisposed": true, "id": "e1"})
     );
     // data missing altogether
     let packet = r#"{"pattern":"create.payment.session","id":"e2"}"#;
-    let reply = app
-        .client
-        .request("create.payment.session", Bytes::from(packet))
-        .await
-        .unwrap();
-    let reply: Value = serde_json::from_slice(&reply.payload).unwrap();
+    let reply = app.create_over_nats(packet).await;
     assert_eq!(reply["err"]["status"], 400);
     assert_eq!(reply["id"], "e2");
 }
@@ -100,16 +78,10 @@ async fn a_nestjs_event_without_id_gets_no_reply() {
     let inbox = app.client.new_inbox();
     let mut replies = app.client.subscribe(inbox.clone()).await.unwrap();
     let event = format!(r#"{{"pattern":"create.payment.session","data":{DATA}}}"#);
-    app.client
-        .publish_with_reply("create.payment.session", inbox.clone(), Bytes::from(event))
-        .await
-        .unwrap();
+    app.publish_create(&inbox, event).await;
     // A request sent after it, answered on the same inbox, must be the first reply seen.
     let packet = format!(r#"{{"pattern":"create.payment.session","data":{DATA},"id":"after"}}"#);
-    app.client
-        .publish_with_reply("create.payment.session", inbox, Bytes::from(packet))
-        .await
-        .unwrap();
+    app.publish_create(&inbox, packet).await;
     let (reply, _) = next_json(&mut replies).await;
     assert_eq!(reply["id"], "after");
     assert_eq!(
@@ -296,19 +268,14 @@ async fn wait_for_instances(client: &async_nats::Client, n: usize) {
 #[tokio::test]
 async fn srv_ping_and_info_find_the_service() {
     let app = TestApp::spawn().await;
-    let ping = app
-        .client
-        .request("$SRV.PING.payments", Bytes::new())
-        .await
-        .unwrap();
-    let ping: Value = serde_json::from_slice(&ping.payload).unwrap();
-    assert_eq!(ping["name"], "payments");
-    let info = app
-        .client
-        .request("$SRV.INFO.payments", Bytes::new())
-        .await
-        .unwrap();
-    let info: Value = serde_json::from_slice(&info.payload).unwrap();
+    let client = &app.client;
+    let discover = |verb: &'static str| async move {
+        let subject = format!("$SRV.{verb}.payments");
+        let reply = client.request(subject, Bytes::new()).await.unwrap();
+        serde_json::from_slice::<Value>(&reply.payload).unwrap()
+    };
+    assert_eq!(discover("PING").await["name"], "payments");
+    let info = discover("INFO").await;
     let endpoint = &info["endpoints"][0];
     assert_eq!(endpoint["subject"], "create.payment.session");
     assert_eq!(endpoint["queue_group"], "payments");

@@ -1,24 +1,11 @@
 //! `create.payment.session` messages without a reply subject are not requests (CONTRACT §3): nobody could learn
 //! of the session, so none is created, in either wire format.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 
 use crate::support::TestApp;
 
 const DATA: &str = r#"{"orderId":"3f0c7a4e-4a65-4a1e-9b1e-1f2d3c4b5a69","currency":"usd","items":[{"name":"T-Shirt","price":20.5,"quantity":2}]}"#;
-
-async fn request(app: &TestApp, body: String) -> serde_json::Value {
-    let reply = tokio::time::timeout(
-        Duration::from_secs(10),
-        app.client.request("create.payment.session", body.into()),
-    )
-    .await
-    .expect("reply in time")
-    .expect("reply");
-    serde_json::from_slice(&reply.payload).expect("JSON reply")
-}
 
 #[tokio::test]
 async fn messages_without_a_reply_subject_create_nothing() {
@@ -45,7 +32,7 @@ async fn messages_without_a_reply_subject_create_nothing() {
     // Requests sent after them are served in order of arrival; two full round trips later, anything the blind
     // messages had started would have reached the stand-in.
     for order in ["asked-1", "asked-2"] {
-        let reply = request(&app, plain(order)).await;
+        let reply = app.create_over_nats(plain(order)).await;
         assert!(reply["sessionId"].is_string(), "{reply}");
     }
     assert_eq!(

@@ -11,7 +11,7 @@ use std::{
 
 use testkit::{await_until, NatsServer};
 
-use crate::support::process::{free_port, payments as bare};
+use crate::support::process::{exit_code, free_port, payments as bare};
 
 /// Log lines of the binary, read by a test, hence without colours.
 fn payments() -> Command {
@@ -38,14 +38,7 @@ async fn watch_fails_fast_naming_the_server_and_the_cause_never_credentials() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let exit = await_until(
-        "`payments watch` exits",
-        Duration::from_secs(15),
-        || std::future::ready(child.try_wait().unwrap()),
-        Option::is_some,
-    )
-    .await;
-    let code = exit.and_then(|e| e.code());
+    let code = exit_code(&mut child, "`payments watch`", Duration::from_secs(15)).await;
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert_eq!(code, Some(2), "{stderr}");

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::support::{self, events::Payment, Published, Replica, TestApp};
+use crate::support::{self, events::Payment, of_order, Published, Replica, TestApp};
 
 async fn ok(base: &str, body: &str) {
     let http = reqwest::Client::new();
@@ -23,9 +23,8 @@ async fn ok(base: &str, body: &str) {
 
 /// The subjects published for `order`, in stream order.
 fn subjects_of<'p>(published: &'p [Published], order: &str) -> Vec<&'p str> {
-    published
-        .iter()
-        .filter(|p| p.body["orderId"] == order)
+    of_order(published, order)
+        .into_iter()
         .map(|p| p.subject.as_str())
         .collect()
 }

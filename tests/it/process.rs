@@ -9,7 +9,7 @@ use testkit::NatsServer;
 
 use crate::support::{
     self, await_until,
-    process::{payments, serve, sigterm},
+    process::{exit_code, payments, serve, sigterm},
 };
 
 /// How long a step of these tests may take: a process start or a log line on a busy machine.
@@ -39,46 +39,26 @@ fn missing_and_invalid_configuration_names_every_variable_and_no_secret() {
     assert!(!stderr.contains("pa55word"), "{stderr}");
 }
 
+/// A create-session request for one item of order `ORDER`.
+fn one_item() -> String {
+    format!(
+        r#"{{"orderId":"{}","currency":"usd","items":[{{"name":"a","price":1,"quantity":1}}]}}"#,
+        support::ORDER
+    )
+}
+
 #[tokio::test]
 async fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
     let nats = NatsServer::start();
     let standin = StandIn::with_api_key(support::STRIPE_SECRET).await;
     let (mut child, base) = serve(&nats, &standin, &[], Stdio::null()).await;
-    let http = reqwest::Client::new();
-
-    // Stripe answers slowly: the request is in flight when SIGTERM arrives.
-    standin.inject(Fault::Delay(Duration::from_millis(1500)), 1);
-    let body = format!(
-        r#"{{"orderId":"{}","currency":"usd","items":[{{"name":"a","price":1,"quantity":1}}]}}"#,
-        support::ORDER
-    );
-    let request = tokio::spawn({
-        let http = http.clone();
-        let url = format!("{base}/payments/create-session");
-        async move {
-            http.post(url)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-        }
-    });
-    await_until(
-        "the request reached Stripe",
-        WITHIN,
-        || async { standin.requests().len() },
-        |n| *n > 0,
-    )
-    .await;
-    sigterm(&child);
-
-    let response = request.await.unwrap().expect("in-flight request answered");
-    assert_eq!(response.status(), 200);
-    let exit = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(exit.code(), Some(0));
+    let request = reqwest::Client::new()
+        .post(format!("{base}/payments/create-session"))
+        .header("content-type", "application/json")
+        .body(one_item())
+        .send();
+    let response = sigterm_during(&standin, &mut child, request).await;
+    assert_eq!(response.expect("in-flight request answered").status(), 200);
 }
 
 #[tokio::test]
@@ -86,42 +66,22 @@ async fn sigterm_lets_an_in_flight_nats_request_finish() {
     let nats = NatsServer::start();
     let standin = StandIn::with_api_key(support::STRIPE_SECRET).await;
     let (mut child, _) = serve(&nats, &standin, &[], Stdio::null()).await;
-
-    standin.inject(Fault::Delay(Duration::from_millis(1500)), 1);
     let client = async_nats::connect(nats.url()).await.unwrap();
     let packet = format!(
-        r#"{{"pattern":"create.payment.session","data":{{"orderId":"{}","currency":"usd","items":[{{"name":"a","price":1,"quantity":1}}]}},"id":"in-flight"}}"#,
-        support::ORDER
+        r#"{{"pattern":"create.payment.session","data":{},"id":"in-flight"}}"#,
+        one_item()
     );
-    let request = tokio::spawn({
-        let client = client.clone();
-        async move {
-            client
-                .request("create.payment.session", packet.into())
-                .await
-        }
-    });
-    await_until(
-        "the request reached Stripe",
-        WITHIN,
-        || async { standin.requests().len() },
-        |n| *n > 0,
-    )
-    .await;
-    sigterm(&child);
-
-    let reply = request
+    let request = async move {
+        client
+            .request("create.payment.session", packet.into())
+            .await
+    };
+    let reply = sigterm_during(&standin, &mut child, request)
         .await
-        .unwrap()
         .expect("in-flight NATS request answered");
     let reply: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
     assert_eq!(reply["id"], "in-flight");
     assert!(reply["response"]["sessionId"].is_string(), "{reply}");
-    let exit = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(exit.code(), Some(0));
 }
 
 #[tokio::test]
@@ -213,16 +173,14 @@ async fn sigterm_exits_within_the_grace_period_whatever_http_clients_hold() {
 
     let started = std::time::Instant::now();
     sigterm(&child);
-    // Polled with a deadline rather than waited for: a process that never exits must fail the test, not hang it.
-    let exit = await_until(
-        "the process exits after SIGTERM with SHUTDOWN_GRACE=1s",
+    let exit = exit_code(
+        &mut child,
+        "SIGTERM with SHUTDOWN_GRACE=1s",
         Duration::from_secs(15),
-        || std::future::ready(child.try_wait().unwrap()),
-        Option::is_some,
     )
     .await;
     let took = started.elapsed();
-    assert_eq!(exit.and_then(|e| e.code()), Some(0));
+    assert_eq!(exit, Some(0));
     assert!(
         took < Duration::from_secs(6),
         "exit took {took:?}, more than SHUTDOWN_GRACE (1s) + 5s"
@@ -274,4 +232,31 @@ fn help_texts_print_no_configured_value() {
             assert!(text.contains("NATS_SERVERS"), "{text}");
         }
     }
+}
+
+/// Sends `request` while Stripe answers slowly and SIGTERMs the service once the request is in flight; the
+/// request's outcome, after checking that the service then exited 0.
+async fn sigterm_during<T: Send + 'static>(
+    standin: &StandIn,
+    child: &mut std::process::Child,
+    request: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    standin.inject(Fault::Delay(Duration::from_millis(1500)), 1);
+    let request = tokio::spawn(request);
+    sigterm_in_flight(standin, child).await;
+    let outcome = request.await.expect("the request's task");
+    assert_eq!(exit_code(child, "after SIGTERM", WITHIN).await, Some(0));
+    outcome
+}
+
+/// SIGTERM as soon as the request has reached Stripe (which answers slowly): the request is in flight then.
+async fn sigterm_in_flight(standin: &StandIn, child: &std::process::Child) {
+    await_until(
+        "the request reached Stripe",
+        WITHIN,
+        || async { standin.requests().len() },
+        |n| *n > 0,
+    )
+    .await;
+    sigterm(child);
 }

@@ -153,8 +153,8 @@ async fn past_the_connection_limit_a_client_waits_and_is_served_once_others_clos
         ("HTTP_HEADER_TIMEOUT", "60s"),
     ])
     .await;
-    // `wait_ready` left a pooled keep-alive connection open, which holds one of the 3 slots: dropping the client
-    // closes it (asynchronously: the first connection below may wait for that slot).
+    // Waiting for readiness may have left a keep-alive connection open, which holds one of the 3 slots: dropping
+    // its client closes it (asynchronously: the first connection below may wait for that slot).
     app.http = reqwest::Client::new();
     let mut held = Vec::new();
     for _ in 0..3 {

@@ -8,7 +8,12 @@ use payments::stripe::signature::Verifier;
 use serde_json::Value;
 use stripe_standin::StandIn;
 
-use crate::support::{self, receiver::Receiver, TestApp, ENDPOINT_SECRET, STRIPE_SECRET};
+use crate::support::{
+    self, of_order,
+    process::{output_of, payments},
+    receiver::Receiver,
+    Published, TestApp, ENDPOINT_SECRET, STRIPE_SECRET,
+};
 
 const CASES: [(&str, &str); 7] = [
     ("checkout.session.completed", "payment.succeeded"),
@@ -53,6 +58,34 @@ async fn trigger(app: &TestApp, args: &[&str]) -> (i32, String) {
     support::run_cli(app, &args, &[]).await
 }
 
+/// Triggers `event_type` for `order` at the service: sent, accepted, its objects registered with the emulator.
+async fn trigger_for(app: &TestApp, event_type: &str, order: &str) {
+    let (code, out) = trigger(app, &[event_type, "--order-id", order]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("→ 200 OK") && out.contains(r#""received":true"#),
+        "{out}"
+    );
+    assert!(
+        out.contains("registered"),
+        "objects registered with the emulator: {out}"
+    );
+}
+
+/// Triggers each of `event_types` for an order of its own (`order(i)`) and waits until the pipeline has handled
+/// them; all of `PAYMENTS`.
+async fn trigger_each<'t>(
+    app: &TestApp,
+    event_types: impl IntoIterator<Item = &'t str>,
+    order: impl Fn(usize) -> String,
+) -> Vec<Published> {
+    for (i, event_type) in event_types.into_iter().enumerate() {
+        trigger_for(app, event_type, &order(i)).await;
+    }
+    app.wait_pipeline_idle().await;
+    app.payments().await
+}
+
 /// Runs `payments trigger <args> --url <url>` with the test environment, `STRIPE_API_BASE` = `api` (unset when
 /// `None`) and `extra` variables; the exit code, stdout and stderr.
 async fn trigger_at(
@@ -64,45 +97,21 @@ async fn trigger_at(
     let vars = support::vars("nats://127.0.0.1:1", api.unwrap_or_default(), extra)
         .into_iter()
         .filter(|(k, _)| k != "STRIPE_API_BASE" || api.is_some());
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_payments"))
-        .current_dir(std::env::temp_dir())
-        .env_clear()
-        .envs(vars)
+    let mut cmd = payments();
+    cmd.envs(vars)
         .arg("trigger")
         .args(args)
-        .args(["--url", url])
-        .output()
-        .await
-        .expect("payments runs");
-    let text = String::from_utf8_lossy(&output.stdout).to_string()
-        + &String::from_utf8_lossy(&output.stderr);
-    (output.status.code().expect("exit code"), text)
+        .args(["--url", url]);
+    output_of(cmd).await
 }
 
 #[tokio::test]
 async fn every_supported_type_reaches_its_outcome() {
     let app = TestApp::spawn().await;
-    for (i, (event_type, _)) in CASES.iter().enumerate() {
-        let order = format!("00000000-0000-4000-8000-00000000000{i}");
-        let (code, out) = trigger(&app, &[event_type, "--order-id", &order]).await;
-        assert_eq!(code, 0, "{out}");
-        assert!(
-            out.contains("→ 200 OK") && out.contains(r#""received":true"#),
-            "{out}"
-        );
-        assert!(
-            out.contains("registered"),
-            "objects registered with the emulator: {out}"
-        );
-    }
-    app.wait_pipeline_idle().await;
-    let published = app.payments().await;
+    let order = |i| format!("00000000-0000-4000-8000-00000000000{i}");
+    let published = trigger_each(&app, CASES.iter().map(|(t, _)| *t), order).await;
     for (i, (event_type, subject)) in CASES.iter().enumerate() {
-        let order = format!("00000000-0000-4000-8000-00000000000{i}");
-        let mine: Vec<_> = published
-            .iter()
-            .filter(|p| p.body["orderId"] == order.as_str())
-            .collect();
+        let mine = of_order(&published, &order(i));
         // A refund of a payment never reported paid reports it paid first (CONTRACT §5).
         let last = mine.last().expect("published");
         assert_eq!(
@@ -128,23 +137,10 @@ async fn every_supported_type_reaches_its_outcome() {
 #[tokio::test]
 async fn declines_and_disputes_reach_their_contract_outcomes() {
     let app = TestApp::spawn().await;
-    for (i, (event_type, _)) in NEW_CASES.iter().enumerate() {
-        let order = format!("00000000-0000-4000-8000-00000000010{i}");
-        let (code, out) = trigger(&app, &[event_type, "--order-id", &order]).await;
-        assert_eq!(code, 0, "{out}");
-        assert!(
-            out.contains("→ 200 OK") && out.contains("registered"),
-            "{out}"
-        );
-    }
-    app.wait_pipeline_idle().await;
-    let published = app.payments().await;
+    let order = |i| format!("00000000-0000-4000-8000-00000000010{i}");
+    let published = trigger_each(&app, NEW_CASES.iter().map(|(t, _)| *t), order).await;
     for (i, (event_type, subjects)) in NEW_CASES.iter().enumerate() {
-        let order = format!("00000000-0000-4000-8000-00000000010{i}");
-        let mine: Vec<_> = published
-            .iter()
-            .filter(|p| p.body["orderId"] == order.as_str())
-            .collect();
+        let mine = of_order(&published, &order(i));
         let got: Vec<&str> = mine.iter().map(|p| p.subject.as_str()).collect();
         assert_eq!(got, *subjects, "{event_type}: {published:#?}");
         if let Some(last) = mine.last() {

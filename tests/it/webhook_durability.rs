@@ -15,7 +15,9 @@ use stripe_standin::StandIn;
 use testkit::NatsServer;
 use tokio::sync::Notify;
 
-use crate::support::{self, await_until, events::Payment, stream_len, wait_ready_status, TestApp};
+use crate::support::{
+    self, await_until, events::Payment, stream_len, wait_ready_status, Replica, TestApp,
+};
 
 #[tokio::test]
 async fn nats_down_is_503_and_the_redelivered_event_is_published_once() {
@@ -155,43 +157,19 @@ async fn starts_and_serves_health_while_nats_is_down_then_becomes_ready() {
     let mut nats = NatsServer::start();
     nats.stop(); // the port is known, nothing listens on it
     let standin = StandIn::with_api_key(support::STRIPE_SECRET).await;
-    let config =
-        payments::Config::from_vars(support::vars(&nats.url(), &standin.base_url(), &[])).unwrap();
-    let app = payments::Application::build(config)
-        .await
-        .expect("starts without NATS");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let stop = tokio_util::sync::CancellationToken::new();
-    let handle = tokio::spawn(app.run_until_stopped(stop.clone()));
+    let replica = Replica::with_config(support::config(&nats, &standin, &[])).await; // starts without NATS
+    let base = replica.base.clone();
     let http = reqwest::Client::new();
-    assert_eq!(
-        http.get(format!("{base}/health"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        http.get(format!("{base}/ready"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        503
-    );
+    for (path, status) in [("/health", 200), ("/ready", 503)] {
+        let answer = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(answer.status(), status, "{path}");
+    }
     let event = Payment::new("early").charge_succeeded();
     let signature = support::sign_now(support::ENDPOINT_SECRET, &event);
-    let early = http
-        .post(format!("{base}/payments/webhook"))
-        .header("stripe-signature", &signature)
-        .body(event)
-        .send()
-        .await;
+    let early = support::post_signed_at(&http, &base, &event, &signature).await;
     assert_eq!(early.unwrap().status(), 503, "nothing can be stored yet");
 
     nats.start_again();
     wait_ready_status(&base, 200, Duration::from_secs(30)).await;
-    stop.cancel();
-    handle.await.unwrap().unwrap();
+    replica.stop().await;
 }

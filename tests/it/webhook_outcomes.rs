@@ -3,19 +3,41 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{self, events::Payment, TestApp};
-
-fn keys(body: &Value) -> Vec<&str> {
-    body.as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect()
-}
+use crate::support::{self, events::Payment, keys, Published, TestApp};
 
 async fn ok(app: &TestApp, event: &str) {
     let response = app.post_event(event).await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+/// A service, and a payment its Stripe knows (its intent and charge can be looked up).
+async fn known_payment(tag: &str) -> (TestApp, Payment) {
+    let app = TestApp::spawn().await;
+    let payment = Payment::new(tag);
+    payment.register(&app.standin);
+    (app, payment)
+}
+
+/// `PAYMENTS` holds one message, the payment's success; all of `PAYMENTS`.
+async fn published_once(app: &TestApp, payment: &Payment) -> Vec<Published> {
+    let published = app.payments().await;
+    assert_eq!(published.len(), 1, "{published:#?}");
+    assert_eq!(published[0].body, payment.succeeded_body());
+    published
+}
+
+/// Delivers the payment's paid `checkout.session.completed`, no other event: its success is published once
+/// (with the receipt the service looked up).
+async fn paid_completion_alone(app: &TestApp, payment: &Payment) {
+    let completed = payment.session_event("checkout.session.completed", true);
+    handled(app, &completed).await;
+    published_once(app, payment).await;
+}
+
+/// Delivers `event` (200) and waits until the pipeline has handled it.
+async fn handled(app: &TestApp, event: &str) {
+    ok(app, event).await;
+    app.wait_pipeline_idle().await;
 }
 
 #[tokio::test]
@@ -96,9 +118,7 @@ async fn five_concurrent_duplicates_and_a_late_one_publish_once() {
     ok(&app, &event).await; // Stripe's retry, later, freshly signed
     app.wait_pipeline_idle().await;
 
-    let published = app.payments().await;
-    assert_eq!(published.len(), 1);
-    assert_eq!(published[0].body, payment.succeeded_body());
+    let published = published_once(&app, &payment).await;
     assert_eq!(published[0].event_id, format!("evt_ch_{}", payment.charge));
     assert_eq!(published[0].event_type, "charge.succeeded");
     let audit = support::read_stream(&app.js, "STRIPE_EVENTS").await;
@@ -107,50 +127,30 @@ async fn five_concurrent_duplicates_and_a_late_one_publish_once() {
 
 #[tokio::test]
 async fn checkout_session_completed_alone_gets_the_receipt_from_the_api() {
-    let app = TestApp::spawn().await;
-    let payment = Payment::new("alone");
-    payment.register(&app.standin);
-    ok(
-        &app,
-        &payment.session_event("checkout.session.completed", true),
-    )
-    .await;
-    app.wait_pipeline_idle().await;
-    let published = app.payments().await;
-    assert_eq!(published.len(), 1);
-    assert_eq!(published[0].body, payment.succeeded_body());
-    let lookup = app
-        .standin
-        .requests()
-        .into_iter()
-        .find(|r| r.path == format!("/v1/payment_intents/{}", payment.intent));
-    assert!(lookup.is_some(), "the payment intent was looked up");
+    let (app, payment) = known_payment("alone").await;
+    paid_completion_alone(&app, &payment).await;
+    let lookups = app.stripe_requests(&format!("/v1/payment_intents/{}", payment.intent));
+    assert!(lookups > 0, "the payment intent was looked up");
 }
 
 #[tokio::test]
 async fn a_delayed_payment_is_published_when_it_settles() {
-    let app = TestApp::spawn().await;
-    let payment = Payment::new("async");
-    payment.register(&app.standin);
-    ok(
+    let (app, payment) = known_payment("async").await;
+    handled(
         &app,
         &payment.session_event("checkout.session.completed", false),
     )
     .await;
-    app.wait_pipeline_idle().await;
     assert!(
         app.payments().await.is_empty(),
         "unpaid completion publishes nothing"
     );
-    ok(
+    handled(
         &app,
         &payment.session_event("checkout.session.async_payment_succeeded", false),
     )
     .await;
-    app.wait_pipeline_idle().await;
-    let published = app.payments().await;
-    assert_eq!(published.len(), 1);
-    assert_eq!(published[0].body, payment.succeeded_body());
+    published_once(&app, &payment).await;
 }
 
 #[tokio::test]
@@ -270,8 +270,7 @@ async fn an_old_api_version_event_is_accepted_and_used() {
       "status":"succeeded","metadata":{"orderId":"order-2017"},
       "receipt_url":"https://pay.stripe.com/receipts/acct_1/ch_2017/rcpt_1","source":{"object":"card"}}},
       "livemode":false,"pending_webhooks":1,"request":"req_old","type":"charge.succeeded"}"#;
-    ok(&app, body).await;
-    app.wait_pipeline_idle().await;
+    handled(&app, body).await;
     let published = app.payments().await;
     assert_eq!(published.len(), 1);
     assert_eq!(
@@ -288,12 +287,11 @@ async fn an_old_api_version_event_is_accepted_and_used() {
 async fn a_payment_stripe_does_not_know_is_unusable_not_retried() {
     let app = TestApp::spawn().await;
     let stranger = Payment::new("stranger"); // not registered with the stand-in: Stripe answers 404
-    ok(
+    handled(
         &app,
         &stranger.session_event("checkout.session.completed", true),
     )
     .await;
-    app.wait_pipeline_idle().await;
     assert!(app.payments().await.is_empty());
     let lookups = app
         .standin
@@ -306,24 +304,9 @@ async fn a_payment_stripe_does_not_know_is_unusable_not_retried() {
 
 #[tokio::test]
 async fn a_stripe_outage_during_the_lookup_is_retried_until_it_works() {
-    let app = TestApp::spawn().await;
-    let payment = Payment::new("flaky");
-    payment.register(&app.standin);
+    let (app, payment) = known_payment("flaky").await;
     app.standin.inject(stripe_standin::Fault::server_error(), 1);
-    ok(
-        &app,
-        &payment.session_event("checkout.session.completed", true),
-    )
-    .await;
-    app.wait_pipeline_idle().await;
-    let published = app.payments().await;
-    assert_eq!(published.len(), 1, "published after the retry");
-    assert_eq!(published[0].body, payment.succeeded_body());
-    let lookups = app
-        .standin
-        .requests()
-        .iter()
-        .filter(|r| r.path.starts_with("/v1/payment_intents/"))
-        .count();
+    paid_completion_alone(&app, &payment).await;
+    let lookups = app.stripe_requests("/v1/payment_intents/");
     assert_eq!(lookups, 2, "one failure, one retry");
 }

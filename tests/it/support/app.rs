@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::pull};
 use payments::{Application, Config};
+use serde_json::Value;
 use stripe_standin::StandIn;
 use testkit::{await_until, NatsServer};
 use tokio_util::sync::CancellationToken;
 
-use super::process::{serve, sigterm};
+use super::process::{exit_code, serve, sigterm};
 use super::stream::{read_stream, Published};
 use super::{sign_now, ENDPOINT_SECRET, STRIPE_SECRET};
 
@@ -176,11 +177,9 @@ impl TestApp {
             Service::Process(child) => {
                 if let Some(mut child) = child.take() {
                     sigterm(&child);
-                    let exit = tokio::task::spawn_blocking(move || child.wait())
-                        .await
-                        .expect("waiter")
-                        .expect("exit status");
-                    assert!(exit.success(), "the service exited with {exit}");
+                    let code =
+                        exit_code(&mut child, "the service after SIGTERM", IDLE_WITHIN).await;
+                    assert_eq!(code, Some(0), "the service's exit code");
                 }
             }
         }
@@ -245,6 +244,26 @@ impl TestApp {
             .iter()
             .filter(|r| r.path.starts_with(prefix))
             .count()
+    }
+
+    /// Sends `body` as a `create.payment.session` request and parses the reply (within 10 s).
+    pub async fn create_over_nats(&self, body: impl Into<bytes::Bytes>) -> Value {
+        let reply = tokio::time::timeout(
+            Duration::from_secs(10),
+            self.client.request("create.payment.session", body.into()),
+        )
+        .await
+        .expect("reply in time")
+        .expect("reply");
+        serde_json::from_slice(&reply.payload).expect("JSON reply")
+    }
+
+    /// Publishes `body` on `create.payment.session` with `reply` as its reply subject.
+    pub async fn publish_create(&self, reply: &str, body: impl Into<bytes::Bytes>) {
+        self.client
+            .publish_with_reply("create.payment.session", reply.to_owned(), body.into())
+            .await
+            .expect("published");
     }
 
     /// Every message in `PAYMENTS`, in order.

@@ -16,7 +16,7 @@ pub use app::{
     config, init_test_log, post_signed_at, vars, wait_ready_at, wait_ready_status, Replica, TestApp,
 };
 pub use process::{free_port, run_cli, spawn_binary};
-pub use stream::{read_stream, stream_len, Published};
+pub use stream::{of_order, read_stream, stream_len, Published};
 pub use testkit::await_until;
 
 pub const ENDPOINT_SECRET: &str = "whsec_test_endpoint_secret";
@@ -32,6 +32,12 @@ pub fn now() -> i64 {
 
 pub fn sign_now(secret: &str, body: &str) -> String {
     payments::stripe::signature::sign(secret, now(), body.as_bytes())
+}
+
+/// The keys of a JSON object, in order (`serde_json` keeps them sorted).
+pub fn keys(object: &Value) -> Vec<&str> {
+    let object = object.as_object().expect("a JSON object");
+    object.keys().map(String::as_str).collect()
 }
 
 /// A shared fixture, parsed.

@@ -2,10 +2,13 @@
 //! a service that a test can SIGTERM or SIGKILL. Each process gets an empty environment plus what the test
 //! passes, and runs from an empty directory, so neither a developer's shell nor a `.env` can leak in.
 
-use std::process::{Child, Command, Stdio};
+use std::{
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
 
 use stripe_standin::StandIn;
-use testkit::NatsServer;
+use testkit::{await_until, NatsServer};
 
 use super::{vars, wait_ready_at, TestApp};
 
@@ -87,6 +90,19 @@ pub fn sigterm(child: &Child) {
         .status()
         .expect("kill runs");
     assert!(sent.success(), "SIGTERM sent");
+}
+
+/// Waits until `child` has exited; its exit code. Polled with a deadline rather than waited for: a process that
+/// never exits fails the test (naming `what`) instead of hanging it.
+pub async fn exit_code(child: &mut Child, what: &str, within: Duration) -> Option<i32> {
+    let exit = await_until(
+        format!("{what}: the process exits"),
+        within,
+        || std::future::ready(child.try_wait().expect("the child's status")),
+        Option::is_some,
+    )
+    .await;
+    exit.and_then(|status| status.code())
 }
 
 /// A free loopback port.

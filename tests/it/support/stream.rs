@@ -16,6 +16,14 @@ pub struct Published {
     pub body: Value,
 }
 
+/// The messages of `published` about `order`, in stream order.
+pub fn of_order<'p>(published: &'p [Published], order: &str) -> Vec<&'p Published> {
+    published
+        .iter()
+        .filter(|p| p.body["orderId"] == order)
+        .collect()
+}
+
 /// Every message in the stream `name`, in order.
 pub async fn read_stream(js: &jetstream::Context, name: &str) -> Vec<Published> {
     let mut stream = js.get_stream(name).await.expect("stream exists");

@@ -135,18 +135,23 @@ async fn serves_forwards_logs_and_stops_on_sigterm() {
     );
 }
 
-#[test]
-fn refuses_bad_settings_with_exit_code_2() {
+#[tokio::test]
+async fn refuses_bad_settings_with_exit_code_2() {
     for (name, value) in [
         ("SETTLE_DELAY", "soon"),
         ("PORT", "http"),
         ("WEBHOOK_URL", "localhost:3000"),
     ] {
-        let output = std::process::Command::new(BIN)
+        let run = Command::new(BIN)
             .env_clear()
             .env("PORT", "0")
             .env(name, value)
-            .output()
+            .kill_on_drop(true)
+            .output();
+        // A setting taken for valid starts a server that never exits: a failure, not a hang.
+        let output = tokio::time::timeout(Duration::from_secs(10), run)
+            .await
+            .unwrap_or_else(|_| panic!("{name}={value} was accepted: still running after 10 s"))
             .unwrap();
         assert_eq!(output.status.code(), Some(2), "{name}={value}");
         let stderr = String::from_utf8_lossy(&output.stderr);

@@ -33,18 +33,9 @@ async fn idempotent_replay_and_mismatch() {
     let standin = StandIn::start().await;
     let client = client(&standin);
     let key = || RequestStrategy::Idempotent(IdempotencyKey::new("order-42").unwrap());
-    let first = t_shirts()
-        .customize()
-        .request_strategy(key())
-        .send(&client)
-        .await
-        .unwrap();
-    let second = t_shirts()
-        .customize()
-        .request_strategy(key())
-        .send(&client)
-        .await
-        .unwrap();
+    let send = || t_shirts().customize().request_strategy(key()).send(&client);
+    let first = send().await.unwrap();
+    let second = send().await.unwrap();
     assert_eq!(first.id, second.id);
     assert_eq!(standin.sessions_created(), 1);
     assert_eq!(

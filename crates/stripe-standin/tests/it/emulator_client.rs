@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use crate::support::client::{api_error, client, order_metadata, t_shirts};
-use crate::support::receiver::{Receiver, SECRET};
+use crate::support::receiver::Receiver;
 use stripe_checkout::checkout_session::{ExpireCheckoutSession, RetrieveCheckoutSession};
 use stripe_checkout::{CheckoutSessionPaymentStatus, CheckoutSessionStatus};
 use stripe_core::charge::RetrieveCharge;
 use stripe_core::payment_intent::RetrievePaymentIntent;
 use stripe_core::{ChargeStatus, PaymentIntentStatus};
-use stripe_standin::{events, FlowError, Method, Retry, StandIn, FAILURE_MESSAGE};
+use stripe_standin::{events, FlowError, Method, StandIn, FAILURE_MESSAGE};
 use stripe_types::Currency;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -91,13 +91,7 @@ async fn card_payment_is_retrievable_typed_in_its_paid_state() {
 #[tokio::test]
 async fn delayed_failure_leaves_a_typed_failed_intent() {
     let receiver = Receiver::start().await;
-    let standin = StandIn::builder()
-        .webhook_url(&receiver.url)
-        .webhook_secret(SECRET)
-        .retry(Retry::fast())
-        .settle_delay(Duration::ZERO)
-        .start()
-        .await;
+    let standin = receiver.standin().start().await;
     let client = client(&standin);
     let session = t_shirts().send(&client).await.unwrap();
     let paid = standin
@@ -135,10 +129,8 @@ async fn delayed_failure_leaves_a_typed_failed_intent() {
 #[tokio::test]
 async fn delayed_success_is_processing_then_paid() {
     let receiver = Receiver::start().await;
-    let standin = StandIn::builder()
-        .webhook_url(&receiver.url)
-        .webhook_secret(SECRET)
-        .retry(Retry::fast())
+    let standin = receiver
+        .standin()
         .settle_delay(Duration::from_millis(300))
         .start()
         .await;

@@ -11,18 +11,20 @@ use stripe_core::payment_intent::RetrievePaymentIntent;
 use stripe_core::{ChargeStatus, PaymentIntentStatus};
 use stripe_standin::{Method, DECLINE_MESSAGE};
 
+/// The events of a declined card, then of the card that paid.
+const DECLINED_THEN_PAID: [&str; 5] = [
+    "charge.failed",
+    "payment_intent.payment_failed",
+    PAID[0],
+    PAID[1],
+    PAID[2],
+];
+
 #[tokio::test]
 async fn a_declined_card_then_a_good_one_in_the_same_session() {
     let emulator = emulator().await;
     let paid = emulator.pay(Method::DeclinedThenCard).await;
-    let expected = [
-        "charge.failed",
-        "payment_intent.payment_failed",
-        PAID[0],
-        PAID[1],
-        PAID[2],
-    ];
-    let events = emulator.expect(&expected).await;
+    let events = emulator.expect(&DECLINED_THEN_PAID).await;
     let objects: Vec<&Value> = events.iter().map(|e| &e["data"]["object"]).collect();
     let declined = paid.declined_charge_id.as_deref().unwrap();
     let (failed_charge, failed_intent) = (objects[0], objects[1]);
@@ -84,12 +86,5 @@ async fn the_page_button_plays_the_decline_then_pays() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 303);
-    let expected = [
-        "charge.failed",
-        "payment_intent.payment_failed",
-        PAID[0],
-        PAID[1],
-        PAID[2],
-    ];
-    emulator.expect(&expected).await;
+    emulator.expect(&DECLINED_THEN_PAID).await;
 }

@@ -5,7 +5,8 @@
 use std::collections::{BTreeSet, HashSet};
 
 use crate::support::client::client;
-use reqwest::Client;
+use crate::support::raw::{admin, get_json};
+use crate::support::API_KEY;
 use serde_json::{json, Value};
 use stripe_checkout::checkout_session::RetrieveCheckoutSession;
 use stripe_core::charge::RetrieveCharge;
@@ -210,18 +211,12 @@ fn check_disputes() {
 }
 
 async fn register(standin: &StandIn, body: &Value) -> (u16, Value) {
-    let response = Client::new()
-        .post(format!("{}/_emulator/objects", standin.base_url()))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    admin(standin, "/_emulator/objects", body).await
 }
 
 #[tokio::test]
 async fn registered_sample_objects_are_retrievable_typed() {
-    let standin = StandIn::with_api_key("sk_test_x").await;
+    let standin = StandIn::with_api_key(API_KEY).await;
     let client = client(&standin);
     for event_type in SAMPLE_TYPES {
         let sample = sample(event_type, "order-9");
@@ -282,19 +277,8 @@ async fn registered_sample_objects_are_retrievable_typed() {
     let (status, _) = register(&standin, &Value::Array(sample.objects.clone())).await;
     assert_eq!(status, 201);
     let charge = &sample.event["data"]["object"];
-    let got: Value = Client::new()
-        .get(format!(
-            "{}/v1/charges/{}",
-            standin.base_url(),
-            charge["id"].as_str().unwrap()
-        ))
-        .bearer_auth("sk_test_x")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let charge_path = format!("/v1/charges/{}", charge["id"].as_str().unwrap());
+    let (_, got) = get_json(&standin, &charge_path).await;
     assert_eq!(&got, charge);
     // Admin requests are not part of Stripe's API: not recorded.
     assert!(standin
@@ -318,16 +302,6 @@ async fn registering_refuses_what_it_cannot_store() {
         assert_eq!(error["error"]["type"], "invalid_request_error");
     }
     // Nothing of the refused array was stored.
-    let (status, _) = support_get(&standin, "/v1/charges/ch_1").await;
+    let (status, _) = get_json(&standin, "/v1/charges/ch_1").await;
     assert_eq!(status, 404);
-}
-
-async fn support_get(standin: &StandIn, path: &str) -> (u16, Value) {
-    let response = Client::new()
-        .get(format!("{}{path}", standin.base_url()))
-        .bearer_auth("sk_test_1")
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
 }

@@ -13,13 +13,7 @@ use stripe_standin::{events, Delivery, Method, Retry, StandIn, FAILURE_MESSAGE};
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn emulator(receiver: &Receiver, retry: Retry) -> StandIn {
-    StandIn::builder()
-        .webhook_url(&receiver.url)
-        .webhook_secret(SECRET)
-        .retry(retry)
-        .settle_delay(Duration::ZERO)
-        .start()
-        .await
+    receiver.standin().retry(retry).start().await
 }
 
 async fn new_session(standin: &StandIn) -> String {

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use crate::support::raw::{get, post, status_json, T_SHIRTS};
-use crate::support::receiver::{Receiver, SECRET};
+use crate::support::raw::{admin, get, post, status_json, T_SHIRTS};
+use crate::support::receiver::Receiver;
 use serde_json::{json, Value};
-use stripe_standin::{events, ListFault, Method, Retry, StandIn};
+use stripe_standin::{events, ListFault, Method, StandIn};
 
 /// 25 events, `created` 1000, 1001, … (two per second from 1010 on), alternating two types.
 fn recorded(standin: &StandIn) -> Vec<Value> {
@@ -141,41 +141,20 @@ async fn list_calls_fail_as_told() {
     list(&standin, "").await;
 
     // The same through the admin route.
-    let http = reqwest::Client::new();
-    let faults = format!("{}/_emulator/faults", standin.base_url());
-    let state: Value = http
-        .post(&faults)
-        .body(r#"{"fail_event_lists":{"status":500,"count":2}}"#)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fail_lists = |status| json!({"fail_event_lists": {"status": status, "count": 2}});
+    let (_, state) = admin(&standin, "/_emulator/faults", &fail_lists(500)).await;
     assert_eq!(state["event_list_failures"], json!([500, 500]));
     assert_eq!(get(&standin, "/v1/events").await.status(), 500);
     assert_eq!(get(&standin, "/v1/events").await.status(), 500);
     list(&standin, "").await;
-    let refused = http
-        .post(&faults)
-        .body(r#"{"fail_event_lists":{"status":404,"count":2}}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 400);
+    let (refused, _) = admin(&standin, "/_emulator/faults", &fail_lists(404)).await;
+    assert_eq!(refused, 400);
 }
 
 #[tokio::test]
 async fn withheld_events_are_listed_but_not_delivered() {
     let receiver = Receiver::start().await;
-    let standin = StandIn::builder()
-        .webhook_url(&receiver.url)
-        .webhook_secret(SECRET)
-        .retry(Retry::fast())
-        .settle_delay(Duration::ZERO)
-        .withhold_deliveries(true)
-        .start()
-        .await;
+    let standin = receiver.standin().withhold_deliveries(true).start().await;
     let (status, session) = status_json(post(&standin, T_SHIRTS, None).await).await;
     assert_eq!(status, 200);
     standin
@@ -187,26 +166,16 @@ async fn withheld_events_are_listed_but_not_delivered() {
     assert!(standin.deliveries().is_empty());
 
     // Delivering again (admin route) applies to events created from then on.
-    let state: Value = reqwest::Client::new()
-        .post(format!("{}/_emulator/faults", standin.base_url()))
-        .body(r#"{"withhold_deliveries":false}"#)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, state) = admin(
+        &standin,
+        "/_emulator/faults",
+        &json!({"withhold_deliveries": false}),
+    )
+    .await;
     assert_eq!(state["withhold_deliveries"], false);
-    let recorded = reqwest::Client::new()
-        .post(format!("{}/_emulator/events", standin.base_url()))
-        .json(&events::envelope(
-            "charge.refunded",
-            json!({"id": "ch_x", "object": "charge"}),
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(recorded.status(), 201);
+    let refunded = events::envelope("charge.refunded", json!({"id": "ch_x", "object": "charge"}));
+    let (recorded, _) = admin(&standin, "/_emulator/events", &refunded).await;
+    assert_eq!(recorded, 201);
     assert!(standin.wait_delivered(1, Duration::from_secs(10)).await);
     assert_eq!(receiver.delivered_types(), ["charge.refunded"]);
     assert_eq!(

@@ -11,8 +11,10 @@ use stripe_checkout::CheckoutSessionMode;
 use stripe_standin::StandIn;
 use stripe_types::Currency;
 
+use super::API_KEY;
+
 pub fn client(standin: &StandIn) -> Client {
-    ClientBuilder::new("sk_test_x")
+    ClientBuilder::new(API_KEY)
         .url(standin.base_url())
         .build()
         .unwrap()

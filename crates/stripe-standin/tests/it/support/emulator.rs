@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use stripe_standin::{Method, Paid, Retry, StandIn};
+use stripe_standin::{Method, Paid, StandIn};
 
-use super::client;
 use super::receiver::{Receiver, SECRET};
+use super::{client, raw};
 
 pub const WAIT: Duration = Duration::from_secs(10);
 pub const PAID: [&str; 3] = [
@@ -23,13 +23,7 @@ pub struct Emulator {
 
 pub async fn emulator() -> Emulator {
     let receiver = Receiver::start().await;
-    let standin = StandIn::builder()
-        .webhook_url(&receiver.url)
-        .webhook_secret(SECRET)
-        .retry(Retry::fast())
-        .settle_delay(Duration::ZERO)
-        .start()
-        .await;
+    let standin = receiver.standin().start().await;
     let client = client::client(&standin);
     Emulator {
         receiver,
@@ -65,12 +59,6 @@ impl Emulator {
     }
 
     pub async fn admin(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = reqwest::Client::new()
-            .post(format!("{}{path}", self.standin.base_url()))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (response.status().as_u16(), response.json().await.unwrap())
+        raw::admin(&self.standin, path, &body).await
     }
 }

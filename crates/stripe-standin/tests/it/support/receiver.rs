@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,6 +13,7 @@ use axum::Router;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
+use stripe_standin::{Builder, Retry, StandIn};
 
 pub const SECRET: &str = "whsec_test_receiver_secret";
 
@@ -110,6 +112,15 @@ impl Receiver {
 
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
+    }
+
+    /// A stand-in that delivers to this receiver, signed with `SECRET`, retrying fast, settling at once.
+    pub fn standin(&self) -> Builder {
+        StandIn::builder()
+            .webhook_url(&self.url)
+            .webhook_secret(SECRET)
+            .retry(Retry::fast())
+            .settle_delay(Duration::ZERO)
     }
 
     /// The types of the events answered 2xx, in order of arrival.
