@@ -3,7 +3,13 @@
 use axum::{extract::State, http::HeaderMap, Json};
 
 use super::{body::JsonBytes, AppState};
-use crate::{error::Error, payment::checkout::SessionCreated};
+use tracing::Instrument;
+
+use crate::{
+    error::Error,
+    payment::checkout::SessionCreated,
+    telemetry::{propagation::TRACEPARENT, spans},
+};
 
 /// Create a Stripe Checkout Session for an order.
 #[utoipa::path(
@@ -11,7 +17,10 @@ use crate::{error::Error, payment::checkout::SessionCreated};
     path = "/payments/create-session",
     tag = "sessions",
     request_body = crate::payment::checkout::Wire,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replaces the key derived from the request")),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Replaces the key derived from the request"),
+        ("traceparent" = Option<String>, Header, description = "W3C trace context: the session's trace continues it (an invalid value starts a new trace)"),
+    ),
     responses(
         (status = 200, description = "Session created (or the same one again for an identical retry)", body = SessionCreated),
         (status = 400, description = "Invalid request; the message names the field", body = crate::error::ErrorBody),
@@ -35,7 +44,10 @@ pub async fn create(
             })?),
             None => None,
         };
-    let created = state.checkout.create(&body, key).await?;
+    // W3C: a traceparent that is not valid (or not ASCII) is ignored, and the request starts a new trace.
+    let traceparent = headers.get(TRACEPARENT).and_then(|v| v.to_str().ok());
+    let span = spans::create_session("http", traceparent);
+    let created = state.checkout.create(&body, key).instrument(span).await?;
     tracing::info!(session = %created.session_id, "session created");
     Ok(Json(created))
 }

@@ -47,11 +47,19 @@ impl Checkout {
             }
             None => None,
         };
-        // Derived keys are claimed too: a caller could send another request's derived key as its own.
-        claim::claim(&self.nats, &key, &request.fingerprint()).await?;
+        // Derived keys are claimed too: a caller could send another request's derived key as its own. The claim
+        // keeps the first request's trace context: Stripe must see the same metadata on every retry of a key.
+        let traceparent = crate::telemetry::propagation::current();
+        let traceparent =
+            claim::claim(&self.nats, &key, &request.fingerprint(), traceparent).await?;
         let created = self
             .stripe
-            .create_checkout_session(&request, &key, callback_id.as_deref())
+            .create_checkout_session(
+                &request,
+                &key,
+                callback_id.as_deref(),
+                traceparent.as_deref(),
+            )
             .await?;
         if let (Some(id), Some(callback)) = (&callback_id, &request.callback) {
             let target = Target {
@@ -90,9 +98,10 @@ pub struct CallbackRequest {
 }
 
 /// Metadata keys the service itself writes to Stripe.
-pub const RESERVED_METADATA: [&str; 2] = [
+pub const RESERVED_METADATA: [&str; 3] = [
     crate::stripe::client::ORDER_ID_KEY,
     crate::stripe::client::CALLBACK_KEY,
+    crate::telemetry::propagation::TRACEPARENT,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -31,6 +31,7 @@ use crate::{
         client::StripeApi,
         event::{header_safe, StripeEvent},
     },
+    telemetry::{propagation::TRACEPARENT, spans},
 };
 
 /// Events processed at once by one replica.
@@ -222,17 +223,28 @@ impl Processor {
                 mode(self.live)
             ))));
         }
-        let report = match outcome::plan(&event) {
+        // In the trace that created the session, when the event's metadata carries it (CONTRACT §10).
+        let span = spans::processing(&event.id, &event.event_type, event.metadata(TRACEPARENT));
+        self.decide(&event, force, attempt).instrument(span).await
+    }
+
+    async fn decide(
+        &self,
+        event: &StripeEvent,
+        force: Option<&str>,
+        attempt: Attempt,
+    ) -> Result<Processed, ProcessError> {
+        let report = match outcome::plan(event) {
             Plan::Ignore(unused) => return Ok(Processed::Ignored(unused)),
             Plan::Report(report) => *report,
         };
-        let report = match self.resolve(report, &event).await? {
+        let report = match self.resolve(report, event).await? {
             Ok(report) => report,
             Err(unusable) => return Ok(Processed::Ignored(unusable)),
         };
         match force {
-            Some(suffix) => self.force(&event, report, suffix).await,
-            None => self.settle(&event, report, attempt).await,
+            Some(suffix) => self.force(event, report, suffix).await,
+            None => self.settle(event, report, attempt).await,
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::{
     config::{Config, Secret},
     error::Error,
     payment::checkout::{CreateSession, SessionCreated},
+    telemetry::propagation::TRACEPARENT,
 };
 
 pub use crate::payment::outcome::{CALLBACK_KEY, ORDER_ID_KEY};
@@ -75,12 +76,14 @@ impl StripeApi {
     }
 
     /// Creates a Checkout Session; `idempotency_key` (the caller's, or one derived from the request) makes a
-    /// retried request return the same session. `callback_id` names the callback target, if any.
+    /// retried request return the same session. `callback_id` names the callback target, if any; `traceparent`,
+    /// in the metadata too, brings the events of this payment back into the trace that created it.
     pub async fn create_checkout_session(
         &self,
         request: &CreateSession,
         idempotency_key: &str,
         callback_id: Option<&str>,
+        traceparent: Option<&str>,
     ) -> Result<SessionCreated, Error> {
         let key = IdempotencyKey::new(idempotency_key)
             .map_err(|e| Error::Invalid(format!("Idempotency-Key header is invalid: {e}")))?;
@@ -94,6 +97,9 @@ impl StripeApi {
             metadata.insert(ORDER_ID_KEY.to_owned(), request.order_id.clone());
             if let Some(id) = callback_id {
                 metadata.insert(CALLBACK_KEY.to_owned(), id.to_owned());
+            }
+            if let Some(traceparent) = traceparent {
+                metadata.insert(TRACEPARENT.to_owned(), traceparent.to_owned());
             }
             metadata
         };
