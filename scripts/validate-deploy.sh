@@ -3,9 +3,11 @@
 # Validates the deployment artifacts offline, on a machine with neither a Docker engine nor a Kubernetes cluster:
 #
 #   Dockerfile, .dockerignore   parsed (dockerfile-parse); the runtime stage's user, port, health check, entrypoint;
-#                               every COPY source exists and is in the build context; every workspace member's
-#                               Cargo.toml is in the dependency layer
-#   docker-compose.yml          against the compose-spec JSON schema (check-jsonschema), plus the wiring
+#                               production builds payments with --no-default-features and ships no stand-in, which
+#                               has its own `emulator` stage; every COPY source exists and is in the build context;
+#                               every workspace member's Cargo.toml is in the dependency layer
+#   docker-compose.yml          against the compose-spec JSON schema (check-jsonschema), plus the wiring (the stand-in
+#                               from the emulator target, the service from the production one)
 #   .env.example                names every contract variable
 #   k8s/                        every file a kustomization.yaml names exists and every manifest is named; base and
 #                               overlays rendered (`kustomize build`, or `kubectl kustomize`, when either is on
@@ -113,6 +115,20 @@ def dockerfile():
         fail(f"Dockerfile: CMD is {values('CMD')}")
     if values("STOPSIGNAL") != ["SIGTERM"]:
         fail(f"Dockerfile: STOPSIGNAL is {values('STOPSIGNAL')}")
+    # Production ships the service alone, built without the `dev-tools` feature; the emulator has its own target.
+    if final is not stages.get("runtime"):
+        fail("Dockerfile: the production stage `runtime` must be the last (the default target)")
+    copies = " ".join(i["value"] for i in final if i["instruction"] == "COPY")
+    if "stripe-standin" in copies:
+        fail("Dockerfile: the runtime (production) stage must not ship stripe-standin")
+    builds = [i["value"] for i in instructions if i["instruction"] == "RUN" and "-p payments" in i["value"]]
+    if not builds or any("--no-default-features" not in b for b in builds):
+        fail("Dockerfile: every build of payments must use --no-default-features (no dev-tools in production)")
+    emulator = stages.get("emulator")
+    if emulator is None:
+        fail("Dockerfile: stage `emulator` (the stand-in for docker compose) missing")
+    elif [i["value"] for i in emulator if i["instruction"] == "ENTRYPOINT"] != ['["/usr/local/bin/stripe-standin"]']:
+        fail("Dockerfile: the emulator stage must have ENTRYPOINT /usr/local/bin/stripe-standin")
     labels = " ".join(values("LABEL"))
     for label in ("title", "version", "revision", "licenses"):
         if f"org.opencontainers.image.{label}=" not in labels:
@@ -190,8 +206,13 @@ def compose():
     grace = duration_s(p.get("stop_grace_period", "10s"))
     if grace <= 25:
         fail(f"docker-compose.yml: stop_grace_period {grace}s must exceed SHUTDOWN_GRACE (25s)")
-    if services["stripe"].get("entrypoint") != ["/usr/local/bin/stripe-standin"]:
-        fail("docker-compose.yml: stripe must run /usr/local/bin/stripe-standin")
+    def target(name):
+        build = services[name].get("build")
+        return build.get("target") if isinstance(build, dict) else None
+    if target("stripe") != "emulator":
+        fail("docker-compose.yml: stripe must build the Dockerfile's emulator target")
+    if target("payments") != "runtime":
+        fail("docker-compose.yml: payments must build the Dockerfile's runtime (production) target")
 
     # .env.example: every contract variable, KEY=VALUE lines only, no real-looking keys.
     names = set()

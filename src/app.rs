@@ -5,6 +5,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use async_nats::jetstream;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -48,7 +49,10 @@ impl Application {
         crate::metrics::handle();
         let nats = Nats::connect(&config).await.map_err(StartupError::Setup)?;
         let stripe = StripeApi::new(&config).map_err(|e| StartupError::Setup(e.to_string()))?;
-        let secrets = config.stripe_endpoint_secrets.iter().map(|s| s.expose());
+        let secrets = config
+            .stripe_endpoint_secrets
+            .iter()
+            .map(|s| s.expose_secret());
         let callbacks = Callbacks::new(config.callbacks.clone(), nats.clone());
         let state = AppState::new(Shared {
             checkout: Checkout {

@@ -7,10 +7,30 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() {
-    // Before parsing, so that options defaulting to environment variables see the .env file too.
-    let _ = dotenvy::dotenv();
-    let code = payments::cli::Cli::parse().run().await;
+/// The one place `.env` is read: before clap parses (options defaulting to a variable, such as `--port` from
+/// `PORT`, see the file too) and before the runtime starts its threads (setting a variable while another thread
+/// reads the environment is a data race in libc). Every command then reads the environment alone; variables
+/// already set win over the file's.
+fn main() {
+    load_dotenv();
+    let cli = payments::cli::Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    let code = runtime.block_on(cli.run());
     std::process::exit(code);
+}
+
+/// A missing `.env` is normal. A broken one is reported (without its lines: they hold secrets) and what it set
+/// before the broken line stays; the configuration's own check then names anything still missing.
+fn load_dotenv() {
+    match dotenvy::dotenv() {
+        Ok(_) => {}
+        Err(e) if e.not_found() => {}
+        Err(dotenvy::Error::LineParse(..)) => {
+            eprintln!("payments: .env has a line that does not parse; it and the lines after it are ignored");
+        }
+        Err(_) => eprintln!("payments: .env could not be read; it is ignored"),
+    }
 }

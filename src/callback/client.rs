@@ -6,6 +6,7 @@
 use std::{error::Error as StdError, sync::Arc, time::Duration};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use secrecy::ExposeSecret;
 
 use super::guard::{self, GuardError};
 use crate::config::CallbackConfig;
@@ -15,7 +16,7 @@ pub fn build(config: &CallbackConfig) -> reqwest::Result<reqwest::Client> {
     let proxy_host = config
         .proxy
         .as_ref()
-        .and_then(|p| url::Url::parse(p.expose()).ok())
+        .and_then(|p| url::Url::parse(p.expose_secret()).ok())
         .and_then(|u| u.host_str().map(str::to_owned));
     let resolver = GuardedResolver {
         allow_private: config.allow_private,
@@ -31,7 +32,7 @@ pub fn build(config: &CallbackConfig) -> reqwest::Result<reqwest::Client> {
         .no_proxy()
         .dns_resolver(Arc::new(resolver));
     if let Some(proxy) = &config.proxy {
-        builder = builder.proxy(reqwest::Proxy::all(proxy.expose())?);
+        builder = builder.proxy(reqwest::Proxy::all(proxy.expose_secret())?);
     }
     builder.build()
 }

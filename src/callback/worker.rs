@@ -13,6 +13,7 @@ use async_nats::{
     jetstream::{self, consumer::pull, kv, AckKind},
     HeaderMap,
 };
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use tracing::Instrument;
@@ -197,7 +198,7 @@ impl Worker {
             .config
             .signing_secret
             .as_ref()
-            .map(|s| s.expose())
+            .map(|s| s.expose_secret())
             .unwrap_or_default();
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)

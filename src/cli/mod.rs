@@ -8,6 +8,7 @@ mod healthcheck;
 mod reconcile;
 mod replay;
 mod serve;
+#[cfg(feature = "dev-tools")]
 mod trigger;
 mod watch;
 
@@ -59,6 +60,8 @@ enum Command {
         until: Option<SystemTime>,
     },
     /// Build a realistic Stripe event, sign it, and post it to the webhook (like `stripe trigger`, offline).
+    /// A developer tool: only in builds with the `dev-tools` feature (the default; not the Docker image).
+    #[cfg(feature = "dev-tools")]
     Trigger {
         /// checkout.session.completed, checkout.session.async_payment_succeeded|failed, checkout.session.expired,
         /// payment_intent.succeeded|payment_failed, charge.succeeded|failed|refunded or
@@ -93,6 +96,7 @@ enum Command {
     },
 }
 
+#[cfg(feature = "dev-tools")]
 fn default_webhook_url() -> String {
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     format!("http://localhost:{port}/payments/webhook")
@@ -131,6 +135,7 @@ impl Cli {
             }
             Command::Reconcile { since, until } => reconcile::run(since, until).await,
             Command::Watch { subject, servers } => watch::run(servers, subject).await,
+            #[cfg(feature = "dev-tools")]
             Command::Trigger {
                 event_type,
                 order_id,

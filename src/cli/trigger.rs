@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use stripe_standin::events::{try_sample, Sample, SAMPLE_TYPES};
 
+use crate::causes::chain;
 use crate::stripe::signature;
 
 pub struct Trigger {
@@ -77,11 +78,7 @@ pub async fn run(args: Trigger) -> i32 {
             i32::from(!status.is_success())
         }
         Err(e) => {
-            eprintln!(
-                "payments trigger: cannot reach {}: {}",
-                args.url,
-                with_causes(&e)
-            );
+            eprintln!("payments trigger: cannot reach {}: {}", args.url, chain(&e));
             1
         }
     }
@@ -127,7 +124,7 @@ async fn register(http: &reqwest::Client, api: Option<&str>, sample: &Sample) {
                     "{url} answered {} (is {api} the Checkout emulator?)",
                     r.status()
                 ),
-                Err(e) => format!("{url} could not be reached: {}", with_causes(&e)),
+                Err(e) => format!("{url} could not be reached: {}", chain(&e)),
             }
         }
     };
@@ -137,18 +134,6 @@ async fn register(http: &reqwest::Client, api: Option<&str>, sample: &Sample) {
          unusable. Point STRIPE_API_BASE at the emulator (crates/stripe-standin) to avoid this.",
         ids.join(", ")
     );
-}
-
-/// The error and its sources (reqwest's own message names neither the refused connection nor the DNS failure).
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn first_endpoint_secret() -> Option<String> {

@@ -1,3 +1,5 @@
+use secrecy::ExposeSecret;
+
 use super::*;
 
 fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -24,7 +26,7 @@ fn defaults_match_the_contract() {
     let c = Config::from_vars(minimal()).unwrap();
     assert_eq!(c.port, 3000);
     assert_eq!(c.host.to_string(), "0.0.0.0");
-    assert_eq!(c.nats_servers, vec!["nats://localhost:4222"]);
+    assert_eq!(*c.nats_servers, ["nats://localhost:4222"]);
     assert_eq!(c.stripe_api_base, "https://api.stripe.com");
     assert_eq!(c.stream_replicas, 1);
     assert_eq!(c.stripe_timeout, Duration::from_secs(10));
@@ -41,8 +43,8 @@ fn nats_servers_are_split_trimmed_and_given_the_default_port() {
     )]));
     let c = Config::from_vars(v).unwrap();
     assert_eq!(
-        c.nats_servers,
-        vec![
+        *c.nats_servers,
+        [
             "nats://nats:4222",
             "nats://a:5222",
             "nats://b:4222",
@@ -60,7 +62,7 @@ fn endpoint_secrets_rotate_on_commas() {
     let secrets: Vec<_> = c
         .stripe_endpoint_secrets
         .iter()
-        .map(Secret::expose)
+        .map(ExposeSecret::expose_secret)
         .collect();
     assert_eq!(secrets, vec!["whsec_old", "whsec_new"]);
 }
@@ -294,7 +296,7 @@ fn http_limits_default_to_the_contract_and_are_validated() {
 fn stripe_keys_of_every_mode_and_kind_are_accepted() {
     for key in ["sk_test_a", "sk_live_a", "rk_test_a", "rk_live_a"] {
         let c = Config::from_vars(with(&[("STRIPE_SECRET", key)])).unwrap();
-        assert_eq!(c.stripe_secret.expose(), key);
+        assert_eq!(c.stripe_secret.expose_secret(), key);
     }
 }
 

@@ -4,6 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use async_nats::{connection::State, Client, ConnectOptions, ServerAddr};
+use secrecy::ExposeSecret;
 
 use super::state_log::StateLog;
 use super::streams::Stores;
@@ -62,15 +63,15 @@ impl Nats {
             .max_reconnects(None)
             .event_callback(on_event)
             .reconnect_to_server_callback(on_attempt);
-        let options = match &config.nats_auth {
+        let options = match config.nats_auth() {
             NatsAuth::None => options,
             NatsAuth::CredsFile(path) => options
                 .credentials_file(path)
                 .await
                 .map_err(|e| format!("NATS_CREDS_FILE: {e}"))?,
-            NatsAuth::Token(token) => options.token(token.expose().to_owned()),
+            NatsAuth::Token(token) => options.token(token.expose_secret().to_owned()),
             NatsAuth::UserPassword(user, password) => {
-                options.user_and_password(user.clone(), password.expose().to_owned())
+                options.user_and_password(user.to_owned(), password.expose_secret().to_owned())
             }
         };
         let client = options

@@ -14,6 +14,8 @@ use async_nats::{
     header::NATS_MESSAGE_ID,
     jetstream::{self, consumer::pull, kv, AckKind},
 };
+use secrecy::ExposeSecret;
+use stripe_wire::Backoff;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -94,7 +96,7 @@ impl Processor {
         stripe: StripeApi,
         pressure: Pressure,
     ) -> Self {
-        let key = config.stripe_secret.expose();
+        let key = config.stripe_secret.expose_secret();
         Processor {
             js,
             journal: Journal::new(journal, STALE_AFTER),
@@ -269,10 +271,10 @@ fn event_id(message: &jetstream::Message) -> String {
         .unwrap_or_default()
 }
 
-/// 1 s, 2 s, 4 s … capped at 5 minutes.
+/// 1 s, 2 s, 4 s … capped at 5 minutes, by JetStream's delivery count.
 pub fn backoff(delivered: i64) -> Duration {
-    let exponent = delivered.clamp(1, 20) as u32 - 1;
-    Duration::from_secs(2_u64.saturating_pow(exponent).min(300))
+    const BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
+    BACKOFF.after(u32::try_from(delivered.max(0)).unwrap_or(u32::MAX))
 }
 
 #[cfg(test)]

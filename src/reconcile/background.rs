@@ -7,6 +7,7 @@
 use std::time::{Duration, SystemTime};
 
 use async_nats::jetstream;
+use stripe_wire::Backoff;
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -147,9 +148,10 @@ async fn release(coordination: &Coordination, lease: Lease) {
     let _ = tokio::time::timeout(Duration::from_secs(2), coordination.release(lease)).await;
 }
 
-/// 5 s, 10 s, 20 s … after consecutive failures, never longer than the interval.
+/// 5 s, 10 s, 20 s … 320 s after consecutive failures, never longer than the interval.
 fn backoff(failures: u32, interval: Duration) -> Duration {
-    Duration::from_secs(5u64 << failures.saturating_sub(1).min(6)).min(interval)
+    const BACKOFF: Backoff = Backoff::new(Duration::from_secs(5), Duration::from_secs(320));
+    BACKOFF.after(failures).min(interval)
 }
 
 /// Sleeps; whether shutdown came first.
@@ -157,5 +159,20 @@ async fn pause(shutdown: &CancellationToken, duration: Duration) -> bool {
     tokio::select! {
         _ = shutdown.cancelled() => true,
         _ = tokio::time::sleep(duration) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_from_5_s_to_320_s_within_the_interval() {
+        let hour = Duration::from_secs(3600);
+        let pauses: Vec<u64> = (1..=9).map(|n| backoff(n, hour).as_secs()).collect();
+        assert_eq!(pauses, [5, 10, 20, 40, 80, 160, 320, 320, 320]);
+        assert_eq!(backoff(0, hour), Duration::from_secs(5));
+        assert_eq!(backoff(6, Duration::from_secs(60)), Duration::from_secs(60));
     }
 }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -16,7 +17,7 @@ use stripe_types::{RangeBoundsTs, RangeQueryTs};
 
 use super::{ReconcileError, Window, EVENT_TYPES};
 use crate::{
-    config::{Config, Secret},
+    config::Config,
     stripe::{
         event::EventHead,
         transport::{error_message, RawAnswer, Transport, TransportError},
@@ -51,10 +52,7 @@ impl Default for Retries {
 
 impl Retries {
     fn pause(&self, failures: u32) -> Duration {
-        let factor = 1u32
-            .checked_shl(failures.saturating_sub(1))
-            .unwrap_or(u32::MAX);
-        self.first_pause.saturating_mul(factor).min(self.max_pause)
+        stripe_wire::Backoff::new(self.first_pause, self.max_pause).after(failures)
     }
 }
 
@@ -69,7 +67,7 @@ pub struct Listed {
 /// A walk through the list, newest event first.
 pub struct Listing {
     transport: Transport,
-    secret: Secret,
+    secret: SecretString,
     window: Window,
     retries: Retries,
     cursor: Option<String>,
@@ -180,7 +178,7 @@ impl Listing {
                 Ok(RawAnswer { status, body, .. }) => {
                     let message = error_message(&body)
                         .unwrap_or_else(|| "no error message".into())
-                        .replace(self.secret.expose(), "***");
+                        .replace(self.secret.expose_secret(), "***");
                     return Err(ReconcileError::StripeRefused { status, message });
                 }
                 Err(source @ (TransportError::Timeout | TransportError::Unreachable(_))) => {
@@ -209,13 +207,13 @@ impl Listing {
     }
 }
 
-fn redact(error: TransportError, secret: &Secret) -> TransportError {
+fn redact(error: TransportError, secret: &SecretString) -> TransportError {
     match error {
         TransportError::Unreachable(text) => {
-            TransportError::Unreachable(text.replace(secret.expose(), "***"))
+            TransportError::Unreachable(text.replace(secret.expose_secret(), "***"))
         }
         TransportError::Unexpected(text) => {
-            TransportError::Unexpected(text.replace(secret.expose(), "***"))
+            TransportError::Unexpected(text.replace(secret.expose_secret(), "***"))
         }
         other => other,
     }

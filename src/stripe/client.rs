@@ -13,9 +13,11 @@ use stripe_core::{charge::RetrieveCharge, payment_intent::RetrievePaymentIntent}
 use stripe_shared::{CheckoutSessionMode, PaymentIntent};
 use stripe_types::Expandable;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use super::transport::{Transport, TransportError};
 use crate::{
-    config::{Config, Secret},
+    config::Config,
     error::Error,
     payment::checkout::{CreateSession, SessionCreated},
     telemetry::propagation::TRACEPARENT,
@@ -26,7 +28,7 @@ pub use crate::payment::outcome::{CALLBACK_KEY, ORDER_ID_KEY};
 #[derive(Clone)]
 pub struct StripeApi {
     client: Transport,
-    secret: Secret,
+    secret: SecretString,
     success_url: String,
     cancel_url: String,
 }
@@ -212,7 +214,7 @@ impl StripeApi {
     }
 
     fn map_error(&self, err: TransportError) -> Error {
-        let redact = |text: String| text.replace(self.secret.expose(), "***");
+        let redact = |text: String| text.replace(self.secret.expose_secret(), "***");
         match err {
             TransportError::Api { status, message } => {
                 let message =

@@ -11,12 +11,10 @@ use stripe_client_core::{
     CustomizedStripeRequest, RequestBuilder, StripeClient, StripeClientErr, StripeMethod,
 };
 
+use secrecy::{ExposeSecret, SecretString};
 use tracing::Instrument;
 
-use crate::{
-    config::Secret,
-    telemetry::{propagation, spans},
-};
+use crate::telemetry::{propagation, spans};
 
 /// Why a Stripe call failed, before it is mapped to the service's `Error`.
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +49,8 @@ pub struct Transport {
 }
 
 impl Transport {
-    pub fn new(secret: &Secret, api_base: &str, timeout: Duration) -> Result<Self, String> {
-        let mut auth = HeaderValue::try_from(format!("Bearer {}", secret.expose()))
+    pub fn new(secret: &SecretString, api_base: &str, timeout: Duration) -> Result<Self, String> {
+        let mut auth = HeaderValue::try_from(format!("Bearer {}", secret.expose_secret()))
             .map_err(|_| "STRIPE_SECRET is not usable as an HTTP header".to_owned())?;
         auth.set_sensitive(true);
         let version = HeaderValue::from_str(stripe_shared::version::VERSION.as_str())

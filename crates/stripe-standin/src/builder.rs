@@ -47,10 +47,7 @@ impl Retry {
 
     /// The wait after failed attempt number `attempt` (1-based).
     pub fn delay_after(&self, attempt: u32) -> Duration {
-        let factor = 1u32
-            .checked_shl(attempt.saturating_sub(1))
-            .unwrap_or(u32::MAX);
-        self.first.saturating_mul(factor).min(self.max_delay)
+        stripe_wire::Backoff::new(self.first, self.max_delay).after(attempt)
     }
 }
 

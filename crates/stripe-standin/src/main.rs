@@ -8,12 +8,11 @@
 //! | `WEBHOOK_URL` | where events are POSTed, e.g. `http://localhost:3000/payments/webhook` | none: events are only recorded |
 //! | `WEBHOOK_SECRET` | the `whsec_…` secret events are signed with | random, printed at start |
 //! | `PUBLIC_URL` | base of the hosted page URLs, when clients reach the stand-in elsewhere than `HOST:PORT` | `http://HOST:PORT` |
-//! | `SETTLE_DELAY` | how long delayed payment methods take to succeed or fail (`2s`, `500ms`, `0`) | `2s` |
+//! | `SETTLE_DELAY` | how long delayed payment methods take to succeed or fail (`2s`, `500ms`, `1m30s`, `0`) | `2s` |
 //! | `WITHHOLD_DELIVERIES` | `true`: record and list events, deliver none (a broken endpoint) | `false` |
 #![forbid(unsafe_code)]
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
 
 use stripe_standin::StandIn;
 
@@ -36,21 +35,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     }
 }
 
-/// `2s`, `500ms`, `1m`, or `0`.
-fn duration(raw: &str) -> Option<Duration> {
-    let raw = raw.trim();
-    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
-    let (number, unit) = raw.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    match unit {
-        "ms" => Some(Duration::from_millis(n)),
-        "s" => Some(Duration::from_secs(n)),
-        "m" => Some(Duration::from_secs(n.checked_mul(60)?)),
-        "" if n == 0 => Some(Duration::ZERO),
-        _ => None,
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let host: IpAddr = env_or("HOST", IpAddr::from([127, 0, 0, 1]));
@@ -63,7 +47,8 @@ async fn main() {
     builder.webhook_secret = var("WEBHOOK_SECRET");
     builder.public_url = var("PUBLIC_URL");
     if let Some(raw) = var("SETTLE_DELAY") {
-        builder.settle_delay = duration(&raw).unwrap_or_else(|| invalid("SETTLE_DELAY", &raw));
+        builder.settle_delay =
+            humantime::parse_duration(raw.trim()).unwrap_or_else(|_| invalid("SETTLE_DELAY", &raw));
     }
     if let Some(raw) = var("WITHHOLD_DELIVERIES") {
         builder.withhold_deliveries = match raw.trim() {
@@ -108,16 +93,17 @@ async fn main() {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::Duration;
 
+    /// The forms the table above promises for `SETTLE_DELAY`.
     #[test]
-    fn parses_durations() {
-        assert_eq!(duration("2s"), Some(Duration::from_secs(2)));
-        assert_eq!(duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(duration("1m"), Some(Duration::from_secs(60)));
-        assert_eq!(duration("0"), Some(Duration::ZERO));
-        assert_eq!(duration("2"), None);
-        assert_eq!(duration("s"), None);
-        assert_eq!(duration("2h"), None);
+    fn settle_delay_takes_the_documented_forms() {
+        let parse = |raw: &str| humantime::parse_duration(raw).ok();
+        assert_eq!(parse("2s"), Some(Duration::from_secs(2)));
+        assert_eq!(parse("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse("0"), Some(Duration::ZERO));
+        assert_eq!(parse("2"), None);
+        assert_eq!(parse("s"), None);
     }
 }

@@ -9,7 +9,7 @@ use tokio::{
 };
 
 use super::*;
-use crate::config::Secret;
+use secrecy::SecretString;
 
 fn config(allow_private: bool, proxy: Option<&str>) -> CallbackConfig {
     CallbackConfig {
@@ -17,7 +17,7 @@ fn config(allow_private: bool, proxy: Option<&str>) -> CallbackConfig {
         retry_schedule: vec![Duration::from_secs(1)],
         allow_private,
         timeout: Duration::from_secs(5),
-        proxy: proxy.map(Secret::new),
+        proxy: proxy.map(SecretString::from),
     }
 }
 
