@@ -39,9 +39,12 @@ pub fn init(format: LogFormat) -> Result<Telemetry, String> {
     let export = otlp::export(|name| std::env::var(name).ok())?;
     let provider = otlp::provider(&export)?;
     // async-nats logs each connection event at INFO, one "IO error" per failed reconnect attempt and without the
-    // server or the cause; nats::state_log says it once, with both.
+    // server or the cause; nats::state_log says it once, with both. The OpenTelemetry SDK's own logs: its
+    // warnings and errors (a failed export, a full queue), not its start-up chatter.
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,async_nats=warn"))
+        .unwrap_or_else(|_| {
+            EnvFilter::new("info,async_nats=warn,opentelemetry_sdk=warn,opentelemetry-otlp=warn")
+        })
         // The traced spans are for OpenTelemetry: log lines keep the spans they always had (request, event ids).
         .and(filter_fn(|meta| meta.target() != spans::TARGET));
     let logs = match format {

@@ -57,7 +57,16 @@ struct Service {
 
 impl Service {
     async fn start(nats: &NatsServer, standin: &StandIn, extra: &[(&str, &str)]) -> Service {
-        let port = common::free_port().to_string();
+        Self::start_on(common::free_port(), nats, standin, extra).await
+    }
+
+    async fn start_on(
+        port: u16,
+        nats: &NatsServer,
+        standin: &StandIn,
+        extra: &[(&str, &str)],
+    ) -> Service {
+        let port = port.to_string();
         let mut env = vec![
             ("PORT", port.as_str()),
             ("CALLBACK_SIGNING_SECRET", SIGNING_SECRET),
@@ -85,14 +94,16 @@ impl Service {
         Service { child, base }
     }
 
-    /// An exporting service; `delay` is the batch processor's schedule (`OTEL_BSP_SCHEDULE_DELAY`, ms).
+    /// An exporting service on `port`; `delay` is the batch processor's schedule (`OTEL_BSP_SCHEDULE_DELAY`, ms).
     async fn exporting(
+        port: u16,
         nats: &NatsServer,
         standin: &StandIn,
         collector: &Collector,
         delay: &str,
     ) -> Service {
-        Self::start(
+        Self::start_on(
+            port,
             nats,
             standin,
             &[
@@ -170,10 +181,17 @@ fn header(headers: Option<&async_nats::HeaderMap>, name: &str) -> Option<String>
 #[tokio::test]
 async fn a_callers_trace_follows_the_payment_to_stripe_nats_and_the_callback() {
     let nats = NatsServer::start();
-    let standin = StandIn::with_api_key(common::STRIPE_SECRET).await;
+    // The stand-in delivers the payment's events to the service's webhook, as Stripe does.
+    let port = common::free_port();
+    let standin = StandIn::builder()
+        .api_key(common::STRIPE_SECRET)
+        .webhook_url(format!("http://127.0.0.1:{port}/payments/webhook"))
+        .webhook_secret(common::ENDPOINT_SECRET)
+        .start()
+        .await;
     let collector = Collector::start().await;
     let callbacks = Receiver::start(&[]).await;
-    let service = Service::exporting(&nats, &standin, &collector, "100").await;
+    let service = Service::exporting(port, &nats, &standin, &collector, "100").await;
     let client = async_nats::connect(nats.url()).await.unwrap();
     let mut published = client.subscribe("payment.>").await.unwrap();
 
@@ -209,21 +227,13 @@ async fn a_callers_trace_follows_the_payment_to_stripe_nats_and_the_callback() {
             event["type"]
         );
     }
-    let http = reqwest::Client::new();
-    for event in &events {
-        let event = event.to_string();
-        let response = http
-            .post(format!("{}/payments/webhook", service.base))
-            .header(
-                "stripe-signature",
-                common::sign_now(common::ENDPOINT_SECRET, &event),
-            )
-            .body(event)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-    }
+    assert!(
+        standin
+            .wait_delivered(before + events.len(), Duration::from_secs(20))
+            .await,
+        "events delivered: {:#?}",
+        standin.deliveries()
+    );
 
     // The published outcome and the callback continue the trace.
     let succeeded = tokio::time::timeout(Duration::from_secs(20), async {
@@ -427,7 +437,8 @@ async fn shutdown_exports_the_last_spans_and_a_disabled_sdk_exports_none() {
     assert_eq!(disabled.terminate().await, Some(0));
 
     // A batch that would wait a minute is exported by the graceful shutdown.
-    let exporting = Service::exporting(&nats, &standin, &collector, "60000").await;
+    let exporting =
+        Service::exporting(common::free_port(), &nats, &standin, &collector, "60000").await;
     let (status, _) = exporting
         .create(&order("order-last"), Some(&traceparent(TRACE, CALLER_SPAN)))
         .await;

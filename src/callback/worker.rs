@@ -15,7 +15,6 @@ use async_nats::{
 };
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
-
 use tracing::Instrument;
 
 use super::{client, guard, signing, Body, Failed, Job, Target};

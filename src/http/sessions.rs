@@ -1,10 +1,9 @@
 //! `POST /payments/create-session` (and its NestJS-era alias): creates a Stripe Checkout Session.
 
 use axum::{extract::State, http::HeaderMap, Json};
-
-use super::{body::JsonBytes, AppState};
 use tracing::Instrument;
 
+use super::{body::JsonBytes, AppState};
 use crate::{
     error::Error,
     payment::checkout::SessionCreated,

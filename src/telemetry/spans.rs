@@ -47,23 +47,38 @@ fn route(path: &str) -> String {
 
 /// A webhook delivery stored durably, in the trace of the session it is about when its metadata says.
 pub fn webhook_intake(event_id: &str, event_type: &str, traceparent: Option<&str>) -> Span {
-    let span = tracing::info_span!(
-        target: TARGET,
+    stripe_event(
         "webhook_intake",
-        otel.kind = "server",
-        stripe.event.id = event_id,
-        stripe.event.type = event_type,
-    );
-    continue_trace(&span, traceparent);
-    span
+        "server",
+        event_id,
+        event_type,
+        traceparent,
+    )
 }
 
 /// Processing one stored event into outcomes, in the trace of the session it is about when its metadata says.
 pub fn processing(event_id: &str, event_type: &str, traceparent: Option<&str>) -> Span {
+    stripe_event(
+        "process_event",
+        "consumer",
+        event_id,
+        event_type,
+        traceparent,
+    )
+}
+
+fn stripe_event(
+    name: &'static str,
+    kind: &'static str,
+    event_id: &str,
+    event_type: &str,
+    traceparent: Option<&str>,
+) -> Span {
     let span = tracing::info_span!(
         target: TARGET,
-        "process_event",
-        otel.kind = "consumer",
+        "stripe_event",
+        otel.name = name,
+        otel.kind = kind,
         stripe.event.id = event_id,
         stripe.event.type = event_type,
     );
