@@ -46,6 +46,9 @@ pub struct Job {
     pub webhook_id: String,
     /// `succeeded`, `failed`, `expired` or `refunded`.
     pub status: String,
+    /// The trace context of the outcome's publication: each attempt continues that trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// The callback body of CONTRACT §7.
@@ -155,6 +158,7 @@ pub async fn enqueue(
     callback_id: &str,
     outcome_id: &str,
     status: &str,
+    traceparent: Option<String>,
 ) -> Result<(), Unavailable> {
     const ENQUEUING: &str = "enqueuing a callback";
     let job = Job {
@@ -164,6 +168,7 @@ pub async fn enqueue(
             &hex::encode(Sha256::digest(outcome_id.as_bytes()))[..24]
         ),
         status: status.to_owned(),
+        traceparent,
     };
     let mut headers = HeaderMap::new();
     headers.insert(NATS_MESSAGE_ID, format!("callback.{outcome_id}").as_str());

@@ -15,6 +15,7 @@ use async_nats::{
 };
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{client, guard, signing, Body, Failed, Job, Target};
 use crate::{
@@ -23,6 +24,7 @@ use crate::{
         consumer::run_durable,
         streams::{CALLBACKS_CONSUMER, CALLBACKS_STREAM},
     },
+    telemetry::{propagation, spans},
     trail::{Record, Trail},
 };
 
@@ -122,7 +124,8 @@ impl Worker {
         };
         let target: Target = serde_json::from_slice(&target).map_err(|e| e.to_string())?;
         let started = Instant::now();
-        let result = self.send(client, &job, &target).await;
+        let span = spans::callback_attempt(&job.webhook_id, attempt, job.traceparent.as_deref());
+        let result = self.send(client, &job, &target).instrument(span).await;
         let host = url::Url::parse(&target.url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
@@ -213,8 +216,12 @@ impl Worker {
         } else {
             reqwest::Method::POST
         };
-        let sent = client
-            .request(method, url)
+        let mut request = client.request(method, url);
+        // The attempt span's context: the receiver continues the payment's trace.
+        if let Some(traceparent) = propagation::current() {
+            request = request.header(propagation::TRACEPARENT, traceparent);
+        }
+        let sent = request
             .header("content-type", "application/json")
             .header("webhook-id", &job.webhook_id)
             .header("webhook-timestamp", timestamp.to_string())
@@ -236,6 +243,7 @@ impl Worker {
             }
         };
         let status = response.status().as_u16();
+        tracing::Span::current().record("http.response.status_code", status);
         let retry_after = response
             .headers()
             .get("retry-after")
@@ -306,12 +314,26 @@ impl Worker {
             NATS_MESSAGE_ID,
             format!("callback_failed.{}", job.webhook_id).as_str(),
         );
-        self.js
-            .publish_with_headers("payment.callback.failed", headers, body.into())
-            .await
-            .map_err(|e| e.to_string())?
-            .await
-            .map_err(|e| e.to_string())?;
+        // In the trace of the outcome whose callback failed, like every payment.* message.
+        let span = spans::publish(
+            "payment.callback.failed",
+            &job.webhook_id,
+            job.traceparent.as_deref(),
+        );
+        if let Some(traceparent) =
+            propagation::traceparent(&span).and_then(|t| t.parse::<async_nats::HeaderValue>().ok())
+        {
+            headers.insert(propagation::TRACEPARENT, traceparent);
+        }
+        let publish = async {
+            self.js
+                .publish_with_headers("payment.callback.failed", headers, body.into())
+                .await
+                .map_err(|e| e.to_string())?
+                .await
+                .map_err(|e| e.to_string())
+        };
+        publish.instrument(span).await?;
         tracing::warn!(webhook_id = %job.webhook_id, attempts, ?last_status, "callback failed for good");
         crate::metrics::callback_dead_letter();
         Ok(())

@@ -12,7 +12,13 @@ pub async fn run() -> i32 {
             return 2;
         }
     };
-    telemetry::init(config.log_format);
+    let telemetry = match telemetry::init(config.log_format) {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("payments: {e}");
+            return 2;
+        }
+    };
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(e) => {
@@ -22,13 +28,16 @@ pub async fn run() -> i32 {
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    match app.run_until_stopped(shutdown).await {
+    let code = match app.run_until_stopped(shutdown).await {
         Ok(()) => 0,
         Err(e) => {
             tracing::error!(error = %e, "server failed");
             1
         }
-    }
+    };
+    // After the service has drained: its last spans (the last requests, publications) are in the batch.
+    telemetry.shutdown().await;
+    code
 }
 
 /// SIGTERM (Kubernetes, docker stop) or SIGINT (Ctrl-C) starts the graceful shutdown.

@@ -1,9 +1,14 @@
 //! `POST /payments/create-session` (and its NestJS-era alias): creates a Stripe Checkout Session.
 
 use axum::{extract::State, http::HeaderMap, Json};
+use tracing::Instrument;
 
 use super::{body::JsonBytes, error::HttpError, AppState};
-use crate::{payment::checkout::SessionCreated, usecase::create_checkout::CreateCheckout};
+use crate::{
+    payment::checkout::SessionCreated,
+    telemetry::{propagation::TRACEPARENT, spans},
+    usecase::create_checkout::CreateCheckout,
+};
 
 /// Create a Stripe Checkout Session for an order.
 #[utoipa::path(
@@ -11,7 +16,10 @@ use crate::{payment::checkout::SessionCreated, usecase::create_checkout::CreateC
     path = "/payments/create-session",
     tag = "sessions",
     request_body = super::schema::CreateSessionRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replaces the key derived from the request")),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Replaces the key derived from the request"),
+        ("traceparent" = Option<String>, Header, description = "W3C trace context: the session's trace continues it (an invalid value starts a new trace)"),
+    ),
     responses(
         (status = 200, description = "Session created (or the same one again for an identical retry)", body = super::schema::SessionCreated),
         (status = 400, description = "Invalid request; the message names the field", body = super::error::ErrorBody),
@@ -41,7 +49,10 @@ pub async fn create(
         idempotency_key,
         ..CreateCheckout::new(body)
     };
-    let created = state.checkout.create(input).await?;
+    // W3C: a traceparent that is not valid (or not ASCII) is ignored, and the request starts a new trace.
+    let traceparent = headers.get(TRACEPARENT).and_then(|v| v.to_str().ok());
+    let span = spans::create_session("http", traceparent);
+    let created = state.checkout.create(input).instrument(span).await?;
     tracing::info!(session = %created.session_id, "session created");
     Ok(Json(created))
 }

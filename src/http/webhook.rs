@@ -6,8 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::{extract::State, http::HeaderMap, Json};
 use sha2::{Digest, Sha256};
 
+use tracing::Instrument;
+
 use super::{body::RawBody, error::HttpError, AppState};
-use crate::{metrics, pipeline::inbox::Stored, stripe::event::EventHead};
+use crate::{metrics, pipeline::inbox::Stored, stripe::event::EventHead, telemetry::spans};
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Received {
@@ -59,14 +61,17 @@ pub async fn receive(
             let head = EventHead {
                 id: format!("unparsed_{digest}"),
                 event_type: "unparsed".into(),
+                traceparent: None,
             };
             (head, None)
         }
     };
     tracing::Span::current().record("event_id", head.id.as_str());
+    let span = spans::webhook_intake(&head.id, &head.event_type, head.traceparent.as_deref());
     let stored = state
         .inbox
         .store(&head, body)
+        .instrument(span)
         .await
         .inspect_err(|_| metrics::webhook_event(&head.event_type, "unavailable"))?;
     if stored == Stored::Duplicate {

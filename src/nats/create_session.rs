@@ -11,6 +11,7 @@ use tracing::Instrument;
 use super::envelope::{self, ErrorBody, Incoming};
 use crate::{
     error::Error,
+    telemetry::{propagation::TRACEPARENT, spans},
     usecase::create_checkout::{Checkout, CreateCheckout},
 };
 
@@ -57,7 +58,13 @@ async fn handle(checkout: &Checkout, request: async_nats::service::Request) {
     let incoming = envelope::classify(&request.message.payload);
     let request_id = request_id(&request.message, &incoming);
     let span = tracing::info_span!("nats_request", subject = SUBJECT, request_id);
-    answer(checkout, &request, incoming).instrument(span).await
+    // The trace context travels as a NATS header in both wire formats (NestJS sends headers with a `NatsRecord`).
+    let headers = request.message.headers.as_ref();
+    let traceparent = headers.and_then(|h| h.get(TRACEPARENT)).map(|v| v.as_str());
+    let traced = span.in_scope(|| spans::create_session("nats", traceparent));
+    answer(checkout, &request, incoming)
+        .instrument(traced)
+        .await
 }
 
 async fn answer(

@@ -8,8 +8,12 @@ pub const ORDER_ID_KEY: &str = "orderId";
 /// The metadata key that carries the callback id, so any replica can find the callback of any event.
 pub const CALLBACK_KEY: &str = "payments_callback";
 
+/// The metadata key that carries the W3C trace context of the request that created the session (CONTRACT §10),
+/// so the events of the payment continue its trace.
+pub const TRACEPARENT_KEY: &str = "traceparent";
+
 /// Metadata keys the service itself writes to Stripe: a caller may not set them.
-pub const RESERVED: [&str; 2] = [ORDER_ID_KEY, CALLBACK_KEY];
+pub const RESERVED: [&str; 3] = [ORDER_ID_KEY, CALLBACK_KEY, TRACEPARENT_KEY];
 
 /// The callback id of a create request: derived from its idempotency key, so a retried request (which Stripe
 /// answers with the same session) sends Stripe the same metadata and refers to the same target.

@@ -73,6 +73,9 @@ pub struct Publication {
     /// A succeeded charge to index, and its owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charge: Option<(String, ChargeOwner)>,
+    /// The trace context of the processing that decided it: whoever publishes continues that trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// An order's entry as read, with the revision to write against (`None`: no entry yet).

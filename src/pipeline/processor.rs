@@ -26,6 +26,7 @@ use crate::{
     metrics,
     nats::{consumer::run_durable, streams::PIPELINE_CONSUMER},
     payment::{
+        event::Event,
         lifecycle::Superseded,
         outcome::{self, Plan, Unused},
     },
@@ -33,6 +34,7 @@ use crate::{
         client::{StripeApi, StripeError},
         event::{self, header_safe},
     },
+    telemetry::{propagation::TRACEPARENT, spans},
     trail::{Received, Trail},
 };
 
@@ -242,25 +244,39 @@ impl Processor {
                 mode(self.live)
             ))));
         }
-        let report = match outcome::plan(&event) {
+        // In the trace that created the session, when the event's metadata carries it (CONTRACT §10).
+        let span = spans::processing(&event.id, &event.event_type, event.metadata(TRACEPARENT));
+        self.decide(&event, force, attempt, received)
+            .instrument(span)
+            .await
+    }
+
+    async fn decide(
+        &self,
+        event: &Event,
+        force: Option<&str>,
+        attempt: Attempt,
+        received: Option<&Received>,
+    ) -> Result<Processed, ProcessError> {
+        let report = match outcome::plan(event) {
             Plan::Ignore(unused) => {
                 let session = event.event_type.starts_with("checkout.session.");
-                let order = outcome::order_id(&event, session);
-                self.record(order.as_deref(), &event, received).await?;
+                let order = outcome::order_id(event, session);
+                self.record(order.as_deref(), event, received).await?;
                 return Ok(Processed::Ignored(unused));
             }
             Plan::Report(report) => *report,
         };
-        let report = match self.resolve(report, &event).await? {
+        let report = match self.resolve(report, event).await? {
             Ok(report) => report,
             Err(unusable) => return Ok(Processed::Ignored(unusable)),
         };
         let order_id = report.order_id.clone();
         let processed = match force {
-            Some(suffix) => self.force(&event, report, suffix).await?,
-            None => self.settle(&event, report, attempt).await?,
+            Some(suffix) => self.force(event, report, suffix).await?,
+            None => self.settle(event, report, attempt).await?,
         };
-        self.record(order_id.as_deref(), &event, received).await?;
+        self.record(order_id.as_deref(), event, received).await?;
         Ok(processed)
     }
 
@@ -268,7 +284,7 @@ impl Processor {
     async fn record(
         &self,
         order_id: Option<&str>,
-        event: &crate::payment::event::Event,
+        event: &Event,
         received: Option<&Received>,
     ) -> Result<(), Error> {
         match (order_id, received) {

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use async_nats::{header::NATS_MESSAGE_ID, HeaderMap, HeaderValue};
+use tracing::Instrument;
 
 use super::{
     journal::{ChargeOwner, Publication, Record, Snapshot},
@@ -19,6 +20,10 @@ use crate::{
         outcome::{ChargeLookup, Message, News, Outcome, Receipt, Report, Unused},
     },
     stripe::client::StripeError,
+    telemetry::{
+        propagation::{self, TRACEPARENT},
+        spans,
+    },
 };
 
 /// Longest pause between two looks at a busy order.
@@ -318,6 +323,7 @@ impl Processor {
                     )),
                     _ => None,
                 },
+                traceparent: propagation::current(),
             })
             .collect()
     }
@@ -337,7 +343,17 @@ impl Processor {
     }
 
     async fn publish(&self, order_id: &str, publication: &Publication) -> Result<(), Error> {
-        let headers = headers(publication)?;
+        let Publication { id, subject, .. } = publication;
+        let span = spans::publish(subject, id, publication.traceparent.as_deref());
+        self.publish_traced(order_id, publication)
+            .instrument(span)
+            .await
+    }
+
+    async fn publish_traced(&self, order_id: &str, publication: &Publication) -> Result<(), Error> {
+        // The publish span's own context: consumers continue the trace from this message.
+        let traceparent = propagation::current();
+        let headers = headers(publication, traceparent.as_deref())?;
         let Publication { id, subject, .. } = publication;
         let publish = async {
             self.js
@@ -363,7 +379,7 @@ impl Processor {
             .published(order_id, subject, id, sequence)
             .await?;
         if let Some((callback_id, status)) = &publication.callback {
-            crate::callback::enqueue(&self.js, callback_id, id, status).await?;
+            crate::callback::enqueue(&self.js, callback_id, id, status, traceparent).await?;
         }
         if let Some((charge, owner)) = &publication.charge {
             self.journal.index_charge(charge, owner).await?;
@@ -374,7 +390,7 @@ impl Processor {
 
 /// The headers of CONTRACT §5. Event ids and types are checked printable when stored; still, data from outside
 /// is converted fallibly: an odd value is an error, never a panic.
-fn headers(publication: &Publication) -> Result<HeaderMap, Error> {
+fn headers(publication: &Publication, traceparent: Option<&str>) -> Result<HeaderMap, Error> {
     let value = |name: &str, text: &str| {
         text.parse::<HeaderValue>().map_err(|_| {
             Error::Internal(format!(
@@ -390,5 +406,9 @@ fn headers(publication: &Publication) -> Result<HeaderMap, Error> {
         "Stripe-Event-Type",
         value("event type", &publication.event_type)?,
     );
+    // Our own formatting, so always a valid value; still, a trace never stops a publication.
+    if let Some(traceparent) = traceparent.and_then(|t| t.parse::<HeaderValue>().ok()) {
+        headers.insert(TRACEPARENT, traceparent);
+    }
     Ok(headers)
 }

@@ -231,6 +231,7 @@ fn listed(raw: &RawValue) -> Listed {
         EventHead {
             id: format!("{UNPARSED}{}", hex::encode(&Sha256::digest(bytes)[..16])),
             event_type: "unparsed".into(),
+            traceparent: None,
         }
     });
     Listed {

@@ -21,7 +21,7 @@ use crate::{
     payment::{
         checkout::{CreateSession, SessionCreated},
         idempotency::IdempotencyKey,
-        metadata::{CALLBACK_KEY, ORDER_ID_KEY},
+        metadata::{CALLBACK_KEY, ORDER_ID_KEY, TRACEPARENT_KEY},
     },
 };
 
@@ -78,12 +78,14 @@ impl StripeApi {
     }
 
     /// Creates a Checkout Session; `idempotency_key` (the caller's, or one derived from the request) makes a
-    /// retried request return the same session. `callback_id` names the callback target, if any.
+    /// retried request return the same session. `callback_id` names the callback target, if any; `traceparent`,
+    /// in the metadata too, brings the events of this payment back into the trace that created it.
     pub async fn create_checkout_session(
         &self,
         request: &CreateSession,
         key: &IdempotencyKey,
         callback_id: Option<&str>,
+        traceparent: Option<&str>,
     ) -> Result<SessionCreated, StripeError> {
         // Within Stripe's limits by construction: `IdempotencyKey` takes only what Stripe takes.
         let key = stripe_client_core::IdempotencyKey::new(key.as_str()).map_err(|e| {
@@ -101,6 +103,9 @@ impl StripeApi {
             metadata.insert(ORDER_ID_KEY.to_owned(), request.order_id.clone());
             if let Some(id) = callback_id {
                 metadata.insert(CALLBACK_KEY.to_owned(), id.to_owned());
+            }
+            if let Some(traceparent) = traceparent {
+                metadata.insert(TRACEPARENT_KEY.to_owned(), traceparent.to_owned());
             }
             metadata
         };

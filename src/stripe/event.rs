@@ -7,12 +7,15 @@ use serde_json::{Map, Value};
 
 use crate::payment::event::Event;
 
-/// The id and type of an event: all the webhook needs before storing it.
+/// The id and type of an event: all the webhook needs before storing it; and the trace it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct EventHead {
     pub id: String,
     #[serde(rename = "type")]
     pub event_type: String,
+    /// `data.object.metadata.traceparent`: the trace of the session the event is about (CONTRACT §10).
+    #[serde(default, rename = "data", deserialize_with = "traceparent::of_data")]
+    pub traceparent: Option<String>,
 }
 
 impl EventHead {
@@ -154,6 +157,8 @@ struct HeadData {
     #[serde(rename = "object")]
     _object: Map<String, Value>,
 }
+
+mod traceparent;
 
 #[cfg(test)]
 mod tests;

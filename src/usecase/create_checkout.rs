@@ -13,6 +13,7 @@ use crate::{
         metadata,
     },
     stripe::client::StripeApi,
+    telemetry::propagation,
 };
 
 /// One create request as an adapter received it. Adapters start from [`CreateCheckout::new`] and set what they
@@ -58,11 +59,19 @@ impl Checkout {
             }
             None => None,
         };
-        // Derived keys are claimed too: a caller could send another request's derived key as its own.
-        idempotency::claim(&self.nats, &key, &request.fingerprint()).await?;
+        // Derived keys are claimed too: a caller could send another request's derived key as its own. The claim
+        // keeps the first request's trace context: Stripe must see the same metadata on every retry of a key.
+        let traceparent = propagation::current();
+        let traceparent =
+            idempotency::claim(&self.nats, &key, &request.fingerprint(), traceparent).await?;
         let created = self
             .stripe
-            .create_checkout_session(&request, &key, callback_id.as_deref())
+            .create_checkout_session(
+                &request,
+                &key,
+                callback_id.as_deref(),
+                traceparent.as_deref(),
+            )
             .await?;
         if let (Some(id), Some(callback)) = (&callback_id, &request.callback) {
             let target = Target {

@@ -39,6 +39,7 @@ mod recovery;
 mod replay;
 mod slow_clients;
 mod stream_limits;
+mod tracing;
 mod trigger;
 mod webhook_durability;
 mod webhook_outcomes;

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod events;
+pub mod otlp;
 pub mod process;
 pub mod receiver;
 pub mod stream;
