@@ -28,13 +28,14 @@ use crate::{
     payment::{
         event::Event,
         lifecycle::Superseded,
+        metadata::TRACEPARENT_KEY,
         outcome::{self, Plan, Unused},
     },
     stripe::{
         client::{StripeApi, StripeError},
         event::{self, header_safe},
     },
-    telemetry::{propagation::TRACEPARENT, spans},
+    telemetry::spans,
     trail::{Received, Trail},
 };
 
@@ -245,7 +246,11 @@ impl Processor {
             ))));
         }
         // In the trace that created the session, when the event's metadata carries it (CONTRACT §10).
-        let span = spans::processing(&event.id, &event.event_type, event.metadata(TRACEPARENT));
+        let span = spans::processing(
+            &event.id,
+            &event.event_type,
+            event.metadata(TRACEPARENT_KEY),
+        );
         self.decide(&event, force, attempt, received)
             .instrument(span)
             .await

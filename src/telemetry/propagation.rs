@@ -11,8 +11,8 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-/// The header (HTTP, NATS) and the Stripe metadata key that carry the trace context.
-pub const TRACEPARENT: &str = "traceparent";
+/// The header (HTTP, NATS) that carries the trace context: the same name as its Stripe metadata key.
+pub const TRACEPARENT: &str = crate::payment::metadata::TRACEPARENT_KEY;
 
 /// Makes the trace of `traceparent` the parent of `span`, when it is a valid W3C value. Without one (or with an
 /// invalid one) the span stays where it is: a root starts a new trace.
