@@ -3,8 +3,9 @@
 //! - Logs: `RUST_LOG` filters (default `info`, async-nats' own chatter from `warn`), `LOG_FORMAT=json` for
 //!   machines.
 //! - Traces (CONTRACT §10): the spans of `spans` go to OpenTelemetry, always (so `traceparent` travels on to Stripe,
-//!   NATS and callbacks), and are exported over OTLP only when `otlp` finds an endpoint configured. `RUST_LOG` does
-//!   not touch them: each layer has its own filter.
+//!   NATS and callbacks), and are exported over OTLP only when `otlp` finds an endpoint configured; spans whose
+//!   context goes nowhere (`spans::EXPORT_ONLY`) are made only then. `RUST_LOG` does not touch them: each layer
+//!   has its own filter.
 
 pub mod otlp;
 pub mod propagation;
@@ -59,18 +60,21 @@ pub fn init(format: LogFormat) -> Result<Telemetry, String> {
             .with_filter(filter)
             .boxed(),
     };
+    let exporting = export != otlp::Export::Nowhere;
     let traces = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("payments"))
         .with_location(false)
         .with_threads(false)
         .with_tracked_inactivity(false)
-        .with_filter(filter_fn(|meta| meta.target() == spans::TARGET));
+        .with_filter(filter_fn(move |meta| {
+            traced(meta.target(), meta.name(), exporting)
+        }));
     let _ = Registry::default().with(logs).with(traces).try_init();
     if let otlp::Export::Otlp { endpoint } = &export {
         tracing::info!(%endpoint, "exporting traces over OTLP");
     }
     Ok(Telemetry {
-        exporting: export != otlp::Export::Nowhere,
+        exporting,
         provider,
     })
 }
@@ -90,5 +94,32 @@ impl Telemetry {
             Ok(Ok(Err(e))) => tracing::warn!(error = %e, "spans not exported at shutdown"),
             Ok(Err(_)) | Err(_) => tracing::warn!("exporting the last spans timed out at shutdown"),
         }
+    }
+}
+
+/// Whether the OpenTelemetry layer makes a span: the traced spans, less those that only a collector can use when
+/// there is none.
+fn traced(target: &str, name: &str, exporting: bool) -> bool {
+    target == spans::TARGET && (exporting || !spans::EXPORT_ONLY.contains(&name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{spans::TARGET, traced};
+
+    #[test]
+    fn the_intake_span_is_made_only_for_a_collector() {
+        assert!(traced(TARGET, "webhook_intake", true));
+        assert!(!traced(TARGET, "webhook_intake", false));
+        // Spans whose context travels on are made either way.
+        for name in [
+            "create_session",
+            "process_event",
+            "publish",
+            "callback_attempt",
+        ] {
+            assert!(traced(TARGET, name, false), "{name}");
+        }
+        assert!(!traced("payments::http", "request", true));
     }
 }

@@ -5,7 +5,7 @@ StripeEvent::parse counts for StripeEvent::parse). Usage: perf script -i perf-se
 import collections, re, sys
 
 BUCKETS = [
-    ("pipeline: StripeEvent::parse (full event -> serde_json::Value)", r"StripeEvent::parse"),
+    ("pipeline: stripe::event::parse (full event -> serde_json::Value)", r"StripeEvent::parse|stripe::event::parse\b"),
     ("pipeline: ledger (KV create/update/entry)", r"pipeline::ledger|jetstream::kv::Store"),
     ("pipeline: PAYMENTS publish + ack", r"Processor::publish|ack_with"),
     ("pipeline: rest of Processor (consumer stream, outcome plan)", r"pipeline::processor|for_each_concurrent"),
@@ -13,7 +13,7 @@ BUCKETS = [
     ("webhook: EventHead::parse (id, type)", r"EventHead::parse"),
     ("webhook: Inbox::store (JetStream publish call)", r"pipeline::inbox"),
     ("metrics (recording, registry look-ups)", r"payments::metrics::|metrics_util::|metrics_exporter|metrics::"),
-    ("tracing (spans, subscriber)", r"tracing_subscriber::|tracing_core::|tracing::span|make_span"),
+    ("tracing (spans, subscriber, OpenTelemetry)", r"tracing_subscriber::|tracing_core::|tracing::span|make_span|opentelemetry"),
     ("webhook: rest of handler (body, JSON reply)", r"http::webhook::receive|RawBody"),
     ("HTTP server: hyper/axum parsing, routing, writes (incl. socket syscalls)", r"hyper::|axum::|hyper_util"),
     ("NATS client: async-nats connection I/O (incl. socket syscalls)", r"async_nats::ConnectionHandler|async_nats::connection"),

@@ -17,6 +17,9 @@ pub const TRACEPARENT: &str = crate::payment::metadata::TRACEPARENT_KEY;
 /// Makes the trace of `traceparent` the parent of `span`, when it is a valid W3C value. Without one (or with an
 /// invalid one) the span stays where it is: a root starts a new trace.
 pub fn continue_trace(span: &Span, traceparent: Option<&str>) {
+    if span.is_disabled() {
+        return;
+    }
     let Some(context) = traceparent.and_then(parent) else {
         return;
     };

@@ -45,40 +45,30 @@ fn route(path: &str) -> String {
     format!("/v1{}", segments.join("/"))
 }
 
+/// Spans that only a collector can use: their context is sent nowhere (the webhook intake stores the body as it
+/// came, and processing continues the trace from the event's own metadata). Without an exporter they are not made
+/// at all: on the webhook path a span costs as much as verifying the signature.
+pub const EXPORT_ONLY: &[&str] = &["webhook_intake"];
+
 /// A webhook delivery stored durably, in the trace of the session it is about when its metadata says.
 pub fn webhook_intake(event_id: &str, event_type: &str, traceparent: Option<&str>) -> Span {
-    stripe_event(
+    let span = tracing::info_span!(
+        target: TARGET,
         "webhook_intake",
-        "server",
-        event_id,
-        event_type,
-        traceparent,
-    )
+        otel.kind = "server",
+        stripe.event.id = event_id,
+        stripe.event.type = event_type,
+    );
+    continue_trace(&span, traceparent);
+    span
 }
 
 /// Processing one stored event into outcomes, in the trace of the session it is about when its metadata says.
 pub fn processing(event_id: &str, event_type: &str, traceparent: Option<&str>) -> Span {
-    stripe_event(
-        "process_event",
-        "consumer",
-        event_id,
-        event_type,
-        traceparent,
-    )
-}
-
-fn stripe_event(
-    name: &'static str,
-    kind: &'static str,
-    event_id: &str,
-    event_type: &str,
-    traceparent: Option<&str>,
-) -> Span {
     let span = tracing::info_span!(
         target: TARGET,
-        "stripe_event",
-        otel.name = name,
-        otel.kind = kind,
+        "process_event",
+        otel.kind = "consumer",
         stripe.event.id = event_id,
         stripe.event.type = event_type,
     );
