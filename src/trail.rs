@@ -4,9 +4,13 @@
 //! answers it from its subject index, without reading messages):
 //!
 //! - `payments.trail.<order>.event.<evt>.<cs>.<pi>.<ch>`: a Stripe event processed for the order (`~` for an object
-//!   the event does not name), with when it was stored here and where it came from (webhook or reconcile);
-//! - `payments.trail.<order>.published.<outcome>`: an outcome published to `PAYMENTS`, with its stream sequence;
+//!   the event does not name), with when it was stored here, where it came from (webhook or reconcile) and the
+//!   outcomes it published to `PAYMENTS`, with their stream sequences: one write per event, on the hot path;
 //! - `payments.trail.<order>.callback.<webhook id>`: one callback attempt, its HTTP status or error.
+//!
+//! (`payments.trail.<order>.published.<outcome>`, one message per outcome, was written by earlier versions; it is
+//! still read.) Event records carry no `Nats-Msg-Id`: one written twice (a retry, a replay) is dropped by the
+//! reader, so the server keeps no de-duplication entry for each of them.
 //!
 //! A message's time is its stream timestamp (the NATS server's clock), except an event's, which carries the time
 //! its event was stored in the events stream. Ids from outside are subject tokens only when made of `[A-Za-z0-9_-]`
@@ -36,13 +40,16 @@ pub enum Record {
         source: String,
         /// When the event was stored in the events stream, RFC 3339.
         received: String,
+        /// What processing it published (also after a retry: the order journal keeps what each event sent).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        published: Vec<Sent>,
     },
+    /// One outcome, as earlier versions recorded it.
     #[serde(rename_all = "camelCase")]
     Published {
         order_id: String,
-        subject: String,
-        sequence: u64,
-        msg_id: String,
+        #[serde(flatten)]
+        sent: Sent,
     },
     #[serde(rename_all = "camelCase")]
     Callback {
@@ -51,6 +58,15 @@ pub enum Record {
         status: Option<u16>,
         error: Option<String>,
     },
+}
+
+/// An outcome as stored in `PAYMENTS`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sent {
+    pub subject: String,
+    pub sequence: u64,
+    pub msg_id: String,
 }
 
 /// Where and when an event entered the events stream, as its stored message says.
@@ -73,12 +89,13 @@ impl Trail {
         Self { js, timeout }
     }
 
-    /// An event processed for `order_id` (once per stored event: `Nats-Msg-Id` is the event id).
+    /// An event processed for `order_id`, with the outcomes it published.
     pub async fn event(
         &self,
         order_id: &str,
         event: &StripeEvent,
         received: &Received,
+        published: Vec<Sent>,
     ) -> Result<(), Unavailable> {
         let [session, intent, charge] = objects(event);
         let subject = format!(
@@ -95,32 +112,9 @@ impl Trail {
             event_type: event.event_type.clone(),
             source: received.source.to_owned(),
             received: humantime::format_rfc3339_micros(received.at).to_string(),
+            published,
         };
-        self.write(subject, &format!("trail.{}", event.id), &record)
-            .await
-    }
-
-    /// An outcome published to `PAYMENTS` at `sequence` (once per outcome id).
-    pub async fn published(
-        &self,
-        order_id: &str,
-        subject: &str,
-        msg_id: &str,
-        sequence: u64,
-    ) -> Result<(), Unavailable> {
-        let trail_subject = format!(
-            "{TRAIL_PREFIX}.{}.published.{}",
-            token(order_id),
-            token(msg_id)
-        );
-        let record = Record::Published {
-            order_id: order_id.to_owned(),
-            subject: subject.to_owned(),
-            sequence,
-            msg_id: msg_id.to_owned(),
-        };
-        self.write(trail_subject, &format!("trail.{msg_id}"), &record)
-            .await
+        self.write(subject, None, &record).await
     }
 
     /// One callback attempt (each attempt is its own message).
@@ -136,19 +130,21 @@ impl Trail {
             token(order_id),
             token(webhook_id)
         );
-        self.write(subject, &format!("trail.{webhook_id}.{attempt}"), record)
-            .await
+        let msg_id = format!("trail.{webhook_id}.{attempt}");
+        self.write(subject, Some(&msg_id), record).await
     }
 
     async fn write(
         &self,
         subject: String,
-        msg_id: &str,
+        msg_id: Option<&str>,
         record: &Record,
     ) -> Result<(), Unavailable> {
         let body = serde_json::to_vec(record).expect("trail records serialise");
         let mut headers = HeaderMap::new();
-        headers.insert(NATS_MESSAGE_ID, msg_id);
+        if let Some(msg_id) = msg_id {
+            headers.insert(NATS_MESSAGE_ID, msg_id);
+        }
         let publish = async {
             self.js
                 .publish_with_headers(subject, headers, body.into())

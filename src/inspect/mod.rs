@@ -17,7 +17,7 @@ use async_nats::jetstream::{
 use futures::TryStreamExt;
 use serde::{Serialize, Serializer};
 
-use crate::trail::{token, Record, TRAIL_PREFIX, TRAIL_STREAM};
+use crate::trail::{token, Record, Sent, TRAIL_PREFIX, TRAIL_STREAM};
 
 /// Most entries read for one order: a payment has a handful; a flood of callback attempts is cut here.
 const MAX_ENTRIES: usize = 10_000;
@@ -142,24 +142,34 @@ async fn read(stream: &Stream, order: &str) -> Result<(String, Vec<Entry>), Insp
         let Ok(record) = serde_json::from_slice::<Record>(&message.payload) else {
             continue; // written by a newer version: not ours to read
         };
-        let (order_of, entry) = entry(record, message.time.into());
-        let key = match &entry.what {
-            What::Event { id, .. } => Some(format!("event {id}")),
-            What::Published { msg_id, .. } => Some(format!("published {msg_id}")),
-            What::Callback { .. } => None,
-        };
-        if key.is_some_and(|key| !seen.insert(key)) {
-            continue;
-        }
+        let (order_of, recorded) = entries_of(record, message.time.into());
         order_id = order_of;
-        entries.push(entry);
+        for entry in recorded {
+            let key = match &entry.what {
+                What::Event { id, .. } => Some(format!("event {id}")),
+                What::Published { msg_id, .. } => Some(format!("published {msg_id}")),
+                What::Callback { .. } => None,
+            };
+            if key.is_none_or(|key| seen.insert(key)) {
+                entries.push(entry);
+            }
+        }
     }
     entries.sort_by_key(|e| e.time);
     Ok((order_id, entries))
 }
 
-/// A record as an entry at `stored` (an event carries its own time: when it entered the events stream).
-fn entry(record: Record, stored: SystemTime) -> (String, Entry) {
+/// A record as entries at `stored`: an event (dated when it entered the events stream) and what it published
+/// (dated when it was recorded, just after), or one callback attempt.
+fn entries_of(record: Record, stored: SystemTime) -> (String, Vec<Entry>) {
+    let published = |sent: Sent| Entry {
+        time: stored,
+        what: What::Published {
+            subject: sent.subject,
+            sequence: sent.sequence,
+            msg_id: sent.msg_id,
+        },
+    };
     match record {
         Record::Event {
             order_id,
@@ -167,6 +177,7 @@ fn entry(record: Record, stored: SystemTime) -> (String, Entry) {
             event_type,
             source,
             received,
+            published: sent,
         } => {
             let time = humantime::parse_rfc3339(&received).unwrap_or(stored);
             let what = What::Event {
@@ -174,22 +185,12 @@ fn entry(record: Record, stored: SystemTime) -> (String, Entry) {
                 id,
                 source,
             };
-            (order_id, Entry { time, what })
+            let entries = std::iter::once(Entry { time, what })
+                .chain(sent.into_iter().map(published))
+                .collect();
+            (order_id, entries)
         }
-        Record::Published {
-            order_id,
-            subject,
-            sequence,
-            msg_id,
-        } => {
-            let what = What::Published {
-                subject,
-                sequence,
-                msg_id,
-            };
-            let time = stored;
-            (order_id, Entry { time, what })
-        }
+        Record::Published { order_id, sent } => (order_id, vec![published(sent)]),
         Record::Callback {
             order_id,
             url,
@@ -197,8 +198,7 @@ fn entry(record: Record, stored: SystemTime) -> (String, Entry) {
             error,
         } => {
             let what = What::Callback { url, status, error };
-            let time = stored;
-            (order_id, Entry { time, what })
+            (order_id, vec![Entry { time: stored, what }])
         }
     }
 }
@@ -216,8 +216,8 @@ fn rfc3339<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::
 mod tests {
     use std::time::{Duration, SystemTime};
 
-    use super::{entry, Entry, Timeline, What};
-    use crate::trail::Record;
+    use super::{entries_of, Entry, Timeline, What};
+    use crate::trail::{Record, Sent};
 
     #[test]
     fn json_has_the_contract_fields() {
@@ -254,8 +254,16 @@ mod tests {
         );
     }
 
+    fn sent() -> Sent {
+        Sent {
+            subject: "payment.succeeded".into(),
+            sequence: 7,
+            msg_id: "succeeded.pi_1".into(),
+        }
+    }
+
     #[test]
-    fn an_event_is_dated_when_it_was_received() {
+    fn an_event_is_dated_when_it_was_received_and_its_outcomes_when_recorded() {
         let stored = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
         let record = Record::Event {
             order_id: "o".into(),
@@ -263,12 +271,34 @@ mod tests {
             event_type: "charge.succeeded".into(),
             source: "reconcile".into(),
             received: "1970-01-01T00:01:00.5Z".into(),
+            published: vec![sent()],
         };
-        let (order, entry) = entry(record, stored);
+        let (order, entries) = entries_of(record, stored);
         assert_eq!(order, "o");
-        assert_eq!(
-            entry.time,
-            SystemTime::UNIX_EPOCH + Duration::from_millis(60_500)
+        let times: Vec<_> = entries.iter().map(|e| e.time).collect();
+        let received = SystemTime::UNIX_EPOCH + Duration::from_millis(60_500);
+        assert_eq!(times, [received, stored]);
+        assert!(matches!(&entries[0].what, What::Event { id, .. } if id == "evt_1"));
+        assert!(
+            matches!(&entries[1].what, What::Published { sequence: 7, msg_id, .. } if msg_id == "succeeded.pi_1")
         );
+    }
+
+    #[test]
+    fn an_outcome_recorded_on_its_own_by_an_earlier_version_still_reads() {
+        let old = r#"{"kind":"published","orderId":"o","subject":"payment.succeeded","sequence":7,
+                      "msgId":"succeeded.pi_1"}"#;
+        let record: Record = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            record,
+            Record::Published {
+                order_id: "o".into(),
+                sent: sent()
+            }
+        );
+        let stored = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
+        let (_, entries) = entries_of(record, stored);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].time, stored);
     }
 }

@@ -139,8 +139,8 @@ fn durable_stream(
 }
 
 /// The payment trail: what `payments inspect` reads. Unlike the other streams it drops its oldest entries when
-/// full (a trail must never stop a payment), de-duplicates only over a short window (a write retried after a
-/// failure; `inspect` drops repeats itself), and answers direct gets.
+/// full (a trail must never stop a payment), de-duplicates only over a short window (callback attempts; event
+/// records carry no id, and `inspect` drops repeats itself), and answers direct gets.
 fn trail_stream(config: &Config) -> stream::Config {
     let subjects = format!("{TRAIL_PREFIX}.>");
     let what = "Each payment's events, published outcomes and callback attempts (payments inspect)";

@@ -5,7 +5,8 @@
 //! 1. read the order's entry; if a publication is pending, wait for it (or complete it, see below);
 //! 2. decide with the lifecycle rules; write the new history *and* the messages to publish as `pending`, with
 //!    the revision read (one writer wins; the others start again from 1 and see the pending publication);
-//! 3. publish the pending messages in order, then clear `pending` (compare-and-set again).
+//! 3. publish the pending messages in order, then clear `pending` (compare-and-set again), keeping each one's
+//!    stream sequence and event in `sent` for the payment trail.
 //!
 //! A publish that fails gives its claim back at once (`release`: the history keeps only what was published), so
 //! the very next attempt — a retry, another replica, `payments replay` — can publish. Only a holder that dies
@@ -32,6 +33,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     error::{BoxError, Error, Unavailable},
     payment::lifecycle::History,
+    trail::Sent,
 };
 
 /// Value of an outcome key written by the ledger of earlier versions (`succeeded.pi_…` → `published`).
@@ -57,6 +59,30 @@ pub struct Record {
     /// The event whose processing wrote `pending`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_event: Option<String>,
+    /// What was published, by which event: an event processed again after its worker died (or its trail write
+    /// failed) still records in the trail what it published.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent: Vec<SentBy>,
+}
+
+/// One outcome published for an order, and the event that published it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentBy {
+    pub event_id: String,
+    #[serde(flatten)]
+    pub sent: Sent,
+}
+
+impl Record {
+    /// What `event_id` published, as far as this entry knows.
+    pub fn sent_by(&self, event_id: &str) -> Vec<Sent> {
+        self.sent
+            .iter()
+            .filter(|s| s.event_id == event_id)
+            .map(|s| s.sent.clone())
+            .collect()
+    }
 }
 
 /// One message to publish to `PAYMENTS`, complete enough for any worker to publish it.
@@ -222,7 +248,31 @@ fn unavailable(e: impl Into<BoxError>) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::order_key;
+    use super::{order_key, Record};
+    use crate::trail::Sent;
+
+    #[test]
+    fn an_entry_keeps_what_each_event_sent_and_older_entries_still_read() {
+        let older: Record =
+            serde_json::from_str(r#"{"published":["succeeded.pi_1"],"paid":["pi_1"]}"#).unwrap();
+        assert!(older.sent.is_empty() && older.history.published.contains("succeeded.pi_1"));
+
+        let entry: Record = serde_json::from_str(
+            r#"{"published":["succeeded.pi_1"],"sent":[
+                {"eventId":"evt_1","subject":"payment.succeeded","sequence":7,"msgId":"succeeded.pi_1"},
+                {"eventId":"evt_2","subject":"payment.refunded","sequence":9,"msgId":"refunded.re_1"}]}"#,
+        )
+        .unwrap();
+        let sent = Sent {
+            subject: "payment.succeeded".into(),
+            sequence: 7,
+            msg_id: "succeeded.pi_1".into(),
+        };
+        assert_eq!(entry.sent_by("evt_1"), [sent]);
+        assert!(entry.sent_by("evt_3").is_empty());
+        let again: Record = serde_json::from_slice(&serde_json::to_vec(&entry).unwrap()).unwrap();
+        assert_eq!(again.sent, entry.sent);
+    }
 
     #[test]
     fn order_keys_are_safe_and_distinct() {

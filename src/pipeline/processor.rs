@@ -36,7 +36,7 @@ use crate::{
         event::{self, header_safe},
     },
     telemetry::spans,
-    trail::{Received, Trail},
+    trail::{Received, Sent, Trail},
 };
 
 /// Events processed at once by one replica.
@@ -267,7 +267,8 @@ impl Processor {
             Plan::Ignore(unused) => {
                 let session = event.event_type.starts_with("checkout.session.");
                 let order = outcome::order_id(event, session);
-                self.record(order.as_deref(), event, received).await?;
+                self.record(order.as_deref(), event, received, Vec::new())
+                    .await?;
                 return Ok(Processed::Ignored(unused));
             }
             Plan::Report(report) => *report,
@@ -277,24 +278,27 @@ impl Processor {
             Err(unusable) => return Ok(Processed::Ignored(unusable)),
         };
         let order_id = report.order_id.clone();
-        let processed = match force {
+        let settled = match force {
             Some(suffix) => self.force(event, report, suffix).await?,
             None => self.settle(event, report, attempt).await?,
         };
-        self.record(order_id.as_deref(), event, received).await?;
-        Ok(processed)
+        self.record(order_id.as_deref(), event, received, settled.sent)
+            .await?;
+        Ok(settled.processed)
     }
 
-    /// Records the event in its order's trail (after its outcomes, which record themselves as published).
+    /// Records the event in its order's trail, with what it published: one write, after its outcomes. Should it
+    /// fail, the event is processed again, and the journal still knows what it published.
     async fn record(
         &self,
         order_id: Option<&str>,
         event: &Event,
         received: Option<&Received>,
+        sent: Vec<Sent>,
     ) -> Result<(), Error> {
         match (order_id, received) {
             (Some(order_id), Some(received)) if !order_id.is_empty() => {
-                Ok(self.trail.event(order_id, event, received).await?)
+                Ok(self.trail.event(order_id, event, received, sent).await?)
             }
             _ => Ok(()),
         }

@@ -3,28 +3,27 @@
 
 use std::time::{Duration, Instant};
 
-use async_nats::{header::NATS_MESSAGE_ID, HeaderMap, HeaderValue};
-use tracing::Instrument;
-
 use super::{
-    journal::{ChargeOwner, Publication, Record, Snapshot},
+    journal::{Record, SentBy, Snapshot},
     processor::{Attempt, ProcessError, Processed, Processor},
 };
 use crate::{
-    error::{Error, Unavailable},
-    metrics,
-    nats::streams::PAYMENTS_STREAM,
+    error::Error,
     payment::event::Event,
     payment::{
         lifecycle::{self, History, Verdict},
-        outcome::{ChargeLookup, Message, News, Outcome, Receipt, Report, Unused},
+        outcome::{ChargeLookup, News, Outcome, Receipt, Report, Unused},
     },
     stripe::client::StripeError,
-    telemetry::{
-        propagation::{self, TRACEPARENT},
-        spans,
-    },
+    trail::Sent,
 };
+
+/// How an event was settled, and what it published (for its trail record).
+#[derive(Debug)]
+pub struct Settled {
+    pub processed: Processed,
+    pub sent: Vec<Sent>,
+}
 
 /// Longest pause between two looks at a busy order.
 const MAX_PAUSE: Duration = Duration::from_millis(200);
@@ -95,7 +94,7 @@ impl Processor {
         event: &Event,
         mut report: Report,
         attempt: Attempt,
-    ) -> Result<Processed, ProcessError> {
+    ) -> Result<Settled, ProcessError> {
         let order_id = report.order_id.clone().unwrap_or_default();
         let started = Instant::now();
         let mut pause = Duration::from_millis(5);
@@ -121,6 +120,11 @@ impl Processor {
                 }
                 continue;
             }
+            // What this event published before, should it have been processed already (see `journal`).
+            let earlier = |processed| Settled {
+                processed,
+                sent: snapshot.record.sent_by(&event.id),
+            };
             let mut history = snapshot.record.history.clone();
             history.record(&report.payment, legacy.as_deref().unwrap_or_default());
             let outcomes = match lifecycle::decide(
@@ -130,18 +134,18 @@ impl Processor {
                 &report.news,
             ) {
                 Verdict::Publish(outcomes) => outcomes,
-                Verdict::Duplicate(id) => return Ok(Processed::Duplicate(id)),
+                Verdict::Duplicate(id) => return Ok(earlier(Processed::Duplicate(id))),
                 Verdict::Superseded(why) => {
                     if !report.news.is_unpaid() {
                         tracing::error!(order_id, event_id = %event.id, reason = %why,
                             "money moved on a Checkout Session already reported failed or expired; not published");
                     }
-                    return Ok(Processed::Superseded(why));
+                    return Ok(earlier(Processed::Superseded(why)));
                 }
                 Verdict::NeedReceipt => {
                     match self.receipt(&report).await? {
                         Ok(receipt) => report.payment.receipt = Some(receipt),
-                        Err(unusable) => return Ok(Processed::Ignored(unusable)),
+                        Err(unusable) => return Ok(earlier(Processed::Ignored(unusable))),
                     }
                     continue;
                 }
@@ -161,6 +165,7 @@ impl Processor {
                 history: after,
                 pending: publications,
                 pending_event: Some(event.id.clone()),
+                sent: snapshot.record.sent.clone(),
             };
             let Some(revision) = self.journal.write(&order_id, &snapshot, &record).await? else {
                 continue; // another worker wrote first: decide again on what it wrote
@@ -169,23 +174,29 @@ impl Processor {
                 record,
                 revision: Some(revision),
             };
-            let published = self.publish_all(&order_id, &held.record.pending).await;
+            let (sent, published) = self.publish_all(&held.record.pending).await;
+            let done = sent.len();
             // Before returning, whatever happened: the claim is the journal's pending entry.
             return match published {
                 Ok(()) => {
-                    self.clear(&order_id, &held, held.record.history.clone())
+                    let mut all = snapshot.record.sent_by(&event.id);
+                    all.extend(sent.iter().map(|s| s.sent.clone()));
+                    self.clear(&order_id, &held, held.record.history.clone(), sent)
                         .await?;
                     for outcome in &outcomes {
                         tracing::info!(event_id = %event.id, outcome = %outcome.id,
                             subject = outcome.message.subject(), "outcome published");
                     }
-                    Ok(Processed::Published(
-                        outcomes.into_iter().map(|o| o.id).collect(),
-                    ))
+                    Ok(Settled {
+                        processed: Processed::Published(
+                            outcomes.into_iter().map(|o| o.id).collect(),
+                        ),
+                        sent: all,
+                    })
                 }
-                Err((done, e)) => {
+                Err(e) => {
                     history.record(&report.payment, &outcomes[..done]);
-                    if let Err(release) = self.clear(&order_id, &held, history).await {
+                    if let Err(release) = self.clear(&order_id, &held, history, sent).await {
                         tracing::warn!(order_id, error = %release, "could not release a failed publication");
                     }
                     Err(e)
@@ -200,18 +211,22 @@ impl Processor {
         event: &Event,
         mut report: Report,
         suffix: &str,
-    ) -> Result<Processed, ProcessError> {
+    ) -> Result<Settled, ProcessError> {
         let order_id = report.order_id.clone().unwrap_or_default();
+        let nothing = |processed| Settled {
+            processed,
+            sent: Vec::new(),
+        };
         let outcomes = loop {
             let fresh = History::default();
             match lifecycle::decide(&fresh, &order_id, &report.payment, &report.news) {
                 Verdict::Publish(outcomes) => break outcomes,
                 Verdict::NeedReceipt => match self.receipt(&report).await? {
                     Ok(receipt) => report.payment.receipt = Some(receipt),
-                    Err(unusable) => return Ok(Processed::Ignored(unusable)),
+                    Err(unusable) => return Ok(nothing(Processed::Ignored(unusable))),
                 },
-                Verdict::Duplicate(id) => return Ok(Processed::Duplicate(id)),
-                Verdict::Superseded(why) => return Ok(Processed::Superseded(why)),
+                Verdict::Duplicate(id) => return Ok(nothing(Processed::Duplicate(id))),
+                Verdict::Superseded(why) => return Ok(nothing(Processed::Superseded(why))),
             }
         };
         let outcomes: Vec<Outcome> = outcomes
@@ -222,32 +237,41 @@ impl Processor {
             })
             .collect();
         let publications = self.publications(event, &report, &outcomes);
-        self.publish_all(&order_id, &publications)
-            .await
-            .map_err(|(_, e)| e)?;
-        Ok(Processed::Published(
-            outcomes.into_iter().map(|o| o.id).collect(),
-        ))
+        let (sent, published) = self.publish_all(&publications).await;
+        published?;
+        Ok(Settled {
+            processed: Processed::Published(outcomes.into_iter().map(|o| o.id).collect()),
+            sent: sent.into_iter().map(|s| s.sent).collect(),
+        })
     }
 
     /// Publishes a publication another worker left pending, then clears it.
     async fn complete(&self, order_id: &str, snapshot: &Snapshot) -> Result<(), ProcessError> {
-        self.publish_all(order_id, &snapshot.record.pending)
-            .await
-            .map_err(|(_, e)| e)?;
-        self.clear(order_id, snapshot, snapshot.record.history.clone())
+        let (sent, published) = self.publish_all(&snapshot.record.pending).await;
+        published?;
+        self.clear(order_id, snapshot, snapshot.record.history.clone(), sent)
             .await
     }
 
-    /// Ends a publication: `history` without anything pending. Losing the race means another worker completed it.
+    /// Ends a publication: `history` without anything pending, and what was `sent` added to the entry's. Losing
+    /// the race means another worker completed it.
     async fn clear(
         &self,
         order_id: &str,
         held: &Snapshot,
         history: History,
+        sent: Vec<SentBy>,
     ) -> Result<(), ProcessError> {
+        let mut all = held.record.sent.clone();
+        // A completion publishes again under the same ids: the first sequence stays.
+        for new in sent {
+            if !all.iter().any(|s| s.sent.msg_id == new.sent.msg_id) {
+                all.push(new);
+            }
+        }
         let record = Record {
             history,
+            sent: all,
             ..Record::default()
         };
         self.journal.write(order_id, held, &record).await?;
@@ -287,128 +311,4 @@ impl Processor {
             receipt_url,
         }))
     }
-
-    fn publications(
-        &self,
-        event: &Event,
-        report: &Report,
-        outcomes: &[Outcome],
-    ) -> Vec<Publication> {
-        outcomes
-            .iter()
-            .map(|outcome| Publication {
-                id: outcome.id.clone(),
-                subject: outcome.message.subject().to_owned(),
-                body: String::from_utf8_lossy(&outcome.message.to_json()).into_owned(),
-                event_id: event.id.clone(),
-                event_type: event.event_type.clone(),
-                callback: report
-                    .callback_id
-                    .clone()
-                    .zip(outcome.message.callback_status().map(str::to_owned)),
-                charge: match (&outcome.message, &report.payment.intent) {
-                    (
-                        Message::Succeeded {
-                            stripe_payment_id,
-                            order_id,
-                            ..
-                        },
-                        Some(intent),
-                    ) => Some((
-                        stripe_payment_id.clone(),
-                        ChargeOwner {
-                            order_id: order_id.clone(),
-                            intent: intent.clone(),
-                        },
-                    )),
-                    _ => None,
-                },
-                traceparent: propagation::current(),
-            })
-            .collect()
-    }
-
-    /// Publishes in order; on failure, how many were published and why the next was not.
-    async fn publish_all(
-        &self,
-        order_id: &str,
-        publications: &[Publication],
-    ) -> Result<(), (usize, ProcessError)> {
-        for (done, publication) in publications.iter().enumerate() {
-            self.publish(order_id, publication)
-                .await
-                .map_err(|e| (done, e.into()))?;
-        }
-        Ok(())
-    }
-
-    async fn publish(&self, order_id: &str, publication: &Publication) -> Result<(), Error> {
-        let Publication { id, subject, .. } = publication;
-        let span = spans::publish(subject, id, publication.traceparent.as_deref());
-        self.publish_traced(order_id, publication)
-            .instrument(span)
-            .await
-    }
-
-    async fn publish_traced(&self, order_id: &str, publication: &Publication) -> Result<(), Error> {
-        // The publish span's own context: consumers continue the trace from this message.
-        let traceparent = propagation::current();
-        let headers = headers(publication, traceparent.as_deref())?;
-        let Publication { id, subject, .. } = publication;
-        let publish = async {
-            self.js
-                .publish_with_headers(subject.clone(), headers, publication.body.clone().into())
-                .await?
-                .await
-        };
-        let started = std::time::Instant::now();
-        let result = tokio::time::timeout(self.timeout, publish).await;
-        metrics::jetstream_publish(PAYMENTS_STREAM, matches!(result, Ok(Ok(_))), started);
-        let sequence = match result {
-            // A duplicate's acknowledgement carries the sequence of the message first stored.
-            Ok(Ok(ack)) => ack.sequence,
-            Ok(Err(e)) => return Err(Unavailable::because(format!("publishing {id}"), e).into()),
-            Err(_) => {
-                return Err(Unavailable::new(format!(
-                    "publishing {id}: no acknowledgement in time"
-                ))
-                .into())
-            }
-        };
-        self.trail
-            .published(order_id, subject, id, sequence)
-            .await?;
-        if let Some((callback_id, status)) = &publication.callback {
-            crate::callback::enqueue(&self.js, callback_id, id, status, traceparent).await?;
-        }
-        if let Some((charge, owner)) = &publication.charge {
-            self.journal.index_charge(charge, owner).await?;
-        }
-        Ok(())
-    }
-}
-
-/// The headers of CONTRACT §5. Event ids and types are checked printable when stored; still, data from outside
-/// is converted fallibly: an odd value is an error, never a panic.
-fn headers(publication: &Publication, traceparent: Option<&str>) -> Result<HeaderMap, Error> {
-    let value = |name: &str, text: &str| {
-        text.parse::<HeaderValue>().map_err(|_| {
-            Error::Internal(format!(
-                "{name} of {} cannot be a NATS header",
-                publication.id
-            ))
-        })
-    };
-    let mut headers = HeaderMap::new();
-    headers.insert(NATS_MESSAGE_ID, value("outcome id", &publication.id)?);
-    headers.insert("Stripe-Event-Id", value("event id", &publication.event_id)?);
-    headers.insert(
-        "Stripe-Event-Type",
-        value("event type", &publication.event_type)?,
-    );
-    // Our own formatting, so always a valid value; still, a trace never stops a publication.
-    if let Some(traceparent) = traceparent.and_then(|t| t.parse::<HeaderValue>().ok()) {
-        headers.insert(TRACEPARENT, traceparent);
-    }
-    Ok(headers)
 }

@@ -4,7 +4,8 @@
 
 use std::{collections::BTreeSet, time::Duration};
 
-use crate::support::{self, await_until, receiver::Receiver, TestApp};
+use crate::support::{self, await_until, events::Payment, receiver::Receiver, TestApp};
+use async_nats::jetstream::consumer::pull;
 use serde_json::{json, Value};
 use stripe_standin::Method;
 
@@ -169,4 +170,76 @@ async fn an_id_nobody_knows_exits_1_saying_so() {
         assert_eq!(code, 1, "{id}: {out}");
         assert!(out.contains(&format!("nothing is known of {id}")), "{out}");
     }
+}
+
+/// How many deliveries the pipeline's consumer has made (redeliveries included).
+async fn deliveries(app: &TestApp) -> u64 {
+    let stream = app.js.get_stream("STRIPE_EVENTS").await.unwrap();
+    let mut consumer = stream
+        .get_consumer::<pull::Config>("payments-pipeline")
+        .await
+        .unwrap();
+    consumer.info().await.unwrap().delivered.consumer_sequence
+}
+
+#[tokio::test]
+async fn an_outcome_whose_trail_write_failed_is_in_the_timeline_once_the_trail_is_back() {
+    let app = TestApp::spawn().await;
+    app.wait_pipeline_idle().await;
+    let before = deliveries(&app).await;
+
+    // The trail takes no messages: its subjects are elsewhere for a while.
+    let mut trail = app.js.get_stream("PAYMENT_TRAIL").await.unwrap();
+    let restored = trail.info().await.unwrap().config.clone();
+    let mut elsewhere = restored.clone();
+    elsewhere.subjects = vec!["payments.trail-unavailable.>".into()];
+    app.js.update_stream(&elsewhere).await.unwrap();
+
+    // The outcome is published, but the event's trail record is not written: the event comes round again.
+    let payment = Payment::new("trail-down");
+    assert_eq!(
+        app.post_event(&payment.charge_succeeded()).await.status(),
+        200
+    );
+    let published = app.wait_payments(1).await;
+    await_until(
+        "the event delivered again after its trail write failed",
+        Duration::from_secs(20),
+        || deliveries(&app),
+        |n| *n >= before + 2,
+    )
+    .await;
+
+    // Once the trail takes messages again, the event's record names the outcome its first attempt published.
+    app.js.update_stream(&restored).await.unwrap();
+    let timeline = await_until(
+        "the outcome in the timeline",
+        Duration::from_secs(30),
+        || async {
+            let (code, out) =
+                support::run_cli(&app, &["inspect", &payment.order, "--json"], &[]).await;
+            (code == 0).then(|| serde_json::from_str::<Value>(out.trim()).unwrap())
+        },
+        |timeline| {
+            timeline
+                .as_ref()
+                .is_some_and(|t| !entries(t, "published").is_empty())
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(entries(&timeline, "event").len(), 1, "{timeline:#}");
+    let outcome = entries(&timeline, "published");
+    assert_eq!(outcome.len(), 1, "{timeline:#}");
+    assert_eq!(outcome[0]["msgId"], published[0].msg_id.as_str());
+    let stream = app.js.get_stream("PAYMENTS").await.unwrap();
+    let message = stream
+        .get_raw_message(outcome[0]["sequence"].as_u64().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        message.headers.get("Nats-Msg-Id").unwrap().as_str(),
+        published[0].msg_id
+    );
+    assert_eq!(stream.cached_info().state.messages, 1, "published once");
 }
