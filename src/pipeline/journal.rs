@@ -83,6 +83,15 @@ impl Record {
             .map(|s| s.sent.clone())
             .collect()
     }
+
+    /// Adds what was `sent`; a completion publishes again under the same ids, and the first sequence stays.
+    pub fn add_sent(&mut self, sent: Vec<SentBy>) {
+        for new in sent {
+            if !self.sent.iter().any(|s| s.sent.msg_id == new.sent.msg_id) {
+                self.sent.push(new);
+            }
+        }
+    }
 }
 
 /// One message to publish to `PAYMENTS`, complete enough for any worker to publish it.
@@ -272,6 +281,13 @@ mod tests {
         assert!(entry.sent_by("evt_3").is_empty());
         let again: Record = serde_json::from_slice(&serde_json::to_vec(&entry).unwrap()).unwrap();
         assert_eq!(again.sent, entry.sent);
+
+        // Published again by a completion (same id, another sequence): the first sequence stays.
+        let mut completed = entry.clone();
+        let mut repeat = entry.sent[0].clone();
+        repeat.sent.sequence = 12;
+        completed.add_sent(vec![repeat]);
+        assert_eq!(completed.sent, entry.sent);
     }
 
     #[test]

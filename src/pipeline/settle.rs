@@ -179,9 +179,8 @@ impl Processor {
             // Before returning, whatever happened: the claim is the journal's pending entry.
             return match published {
                 Ok(()) => {
-                    let mut all = snapshot.record.sent_by(&event.id);
-                    all.extend(sent.iter().map(|s| s.sent.clone()));
-                    self.clear(&order_id, &held, held.record.history.clone(), sent)
+                    let cleared = self
+                        .clear(&order_id, &held, held.record.history.clone(), sent)
                         .await?;
                     for outcome in &outcomes {
                         tracing::info!(event_id = %event.id, outcome = %outcome.id,
@@ -191,7 +190,7 @@ impl Processor {
                         processed: Processed::Published(
                             outcomes.into_iter().map(|o| o.id).collect(),
                         ),
-                        sent: all,
+                        sent: cleared.sent_by(&event.id),
                     })
                 }
                 Err(e) => {
@@ -250,32 +249,27 @@ impl Processor {
         let (sent, published) = self.publish_all(&snapshot.record.pending).await;
         published?;
         self.clear(order_id, snapshot, snapshot.record.history.clone(), sent)
-            .await
+            .await?;
+        Ok(())
     }
 
-    /// Ends a publication: `history` without anything pending, and what was `sent` added to the entry's. Losing
-    /// the race means another worker completed it.
+    /// Ends a publication: `history` without anything pending, and what was `sent` added to the entry's; the
+    /// entry as written. Losing the race means another worker completed it, publishing under the same ids.
     async fn clear(
         &self,
         order_id: &str,
         held: &Snapshot,
         history: History,
         sent: Vec<SentBy>,
-    ) -> Result<(), ProcessError> {
-        let mut all = held.record.sent.clone();
-        // A completion publishes again under the same ids: the first sequence stays.
-        for new in sent {
-            if !all.iter().any(|s| s.sent.msg_id == new.sent.msg_id) {
-                all.push(new);
-            }
-        }
-        let record = Record {
+    ) -> Result<Record, ProcessError> {
+        let mut record = Record {
             history,
-            sent: all,
+            sent: held.record.sent.clone(),
             ..Record::default()
         };
+        record.add_sent(sent);
         self.journal.write(order_id, held, &record).await?;
-        Ok(())
+        Ok(record)
     }
 
     async fn published_by_ledger(&self, outcomes: &[Outcome]) -> Result<Vec<Outcome>, Error> {
